@@ -1,0 +1,1 @@
+"""edgebench.cli: the host side (plans, runners, store, reports)."""

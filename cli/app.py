@@ -1,0 +1,181 @@
+"""The `edgebench` command. Commands are thin; the work lives in plain modules.
+
+Exit codes: 0 ok, 1 some runs did not end as expected, 2 bad input.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgebench.suite.spec import RunSpec, SchemaError
+
+from . import artifacts, campaign, devices, plan, store
+from .errors import InputError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+RESULTS_DIR = Path(os.environ.get("EDGEBENCH_RESULTS", "results"))
+
+app = typer.Typer(help="Reproducible benchmarks of deep-learning inference on edge devices.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+results_app = typer.Typer(help="Work with saved results.", no_args_is_help=True)
+app.add_typer(results_app, name="results")
+err = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]
+DeviceOpt = Annotated[Optional[str], typer.Option("--device", "-d", help="device profile (images/DEVICE)")]
+ResultsOpt = Annotated[Path, typer.Option("--results", help="results root folder")]
+ModelsOpt = Annotated[Path, typer.Option("--models", help="model artefact cache")]
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _runner(name: str, allow_no_swap: bool) -> Any:
+    if name == "local":
+        from .runners.local import LocalRunner
+
+        return LocalRunner(allow_no_swap=allow_no_swap)
+    if name == "docker":
+        from .runners.docker import DockerRunner  # type: ignore[import-not-found,unused-ignore]
+
+        return DockerRunner(allow_no_swap=allow_no_swap)
+    raise InputError("--runner", "runner", "expected 'local' or 'docker', got %r" % name)
+
+
+@app.command("plan")
+def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the ordered plan of a matrix for a device (a dry run): runs, cells and estimated time."""
+    p = plan.build(matrix, device)
+    if as_json:
+        _emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
+                    "artifacts": [a.key for a in p.artifacts()],
+                    "plan": [{"run_id": r.run_id, "estimate_s": r.estimate_s, "cell": r.cell,
+                              "spec": r.spec.to_dict()} for r in p.runs]})
+        return
+    keys: list[str] = []
+    for r in p.runs:
+        keys.extend(k for k in r.cell if k not in keys and k not in ("timeout_s",))
+    varying = [k for k in keys if len({json.dumps(r.cell.get(k)) for r in p.runs}) > 1]
+    table = Table(title="%s on %s: %d runs, about %.0f min" % (p.matrix.name, p.device.name, len(p.runs),
+                                                              p.estimate_s / 60))
+    for col in ["#", "run id"] + varying + ["rep", "est s"]:
+        table.add_column(col)
+    for i, r in enumerate(p.runs):
+        table.add_row(str(i + 1), r.run_id, *[str(r.cell.get(k, "")) for k in varying],
+                      str(r.spec.repetition), "%.1f" % r.estimate_s)
+    out.print(table)
+
+
+@app.command("run")
+def run_cmd(matrix: Path, device: DeviceOpt = None,
+            runner: Annotated[str, typer.Option(help="local or docker")] = "local",
+            results: ResultsOpt = RESULTS_DIR, models: ModelsOpt = artifacts.DEFAULT_DIR,
+            name: Annotated[Optional[str], typer.Option("--campaign", help="campaign folder name")] = None,
+            allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios on a host without swap")] = False,
+            as_json: JsonOpt = False) -> None:
+    """Run every cell of a matrix; re-running resumes (finished runs are kept, never overwritten)."""
+    p = plan.build(matrix, device, name or "")
+    r = _runner(runner, allow_no_swap)
+    problems = r.preflight([x.spec for x in p.runs])
+    if problems:
+        for msg in problems:
+            err.print("[red]cannot run this plan here:[/] %s" % msg)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    outcome = campaign.run(p, r, results, models, err, show_progress=True, campaign=name or "")
+    summary = {"campaign": str(outcome.dir), "runs": len(outcome.results), "resumed": outcome.resumed,
+               "unexpected": [{"run_id": x.run_id, "status": x.status, "expected": x.spec.get("expect") or "ok",
+                               "reason": x.reason} for x in outcome.unexpected],
+               "set_aside": outcome.set_aside}
+    if as_json:
+        _emit_json(summary)
+    else:
+        counts: dict[str, int] = {}
+        for x in outcome.results:
+            counts[x.status] = counts.get(x.status, 0) + 1
+        out.print("campaign %s: %s (%d resumed)" % (outcome.dir, ", ".join("%d %s" % (v, k) for k, v in
+                                                                            sorted(counts.items())), outcome.resumed))
+        for x in outcome.unexpected:
+            out.print("[red]unexpected[/] %s %s (expected %s): %s" % (x.run_id, x.status,
+                                                                     x.spec.get("expect") or "ok", x.reason))
+    raise typer.Exit(EXIT_FAILED if outcome.unexpected else EXIT_OK)
+
+
+@app.command("replay")
+def replay_cmd(run_dir: Path, models: ModelsOpt = artifacts.DEFAULT_DIR,
+               allow_no_swap: Annotated[bool, typer.Option()] = False, as_json: JsonOpt = False) -> None:
+    """Run a saved run again, with its runner and exact spec, into a new folder beside it."""
+    spec_path = run_dir / "spec.json"
+    try:
+        spec = RunSpec.from_dict(json.loads(spec_path.read_text()), str(spec_path))
+    except (OSError, ValueError, SchemaError) as e:
+        raise InputError(str(spec_path), "", "cannot read the run's spec: %s" % e) from None
+    cmd_path = run_dir / "command.json"
+    runner_name = json.loads(cmd_path.read_text()).get("runner", "local") if cmd_path.exists() else "local"
+    n = 1
+    while (run_dir.parent / ("%s-replay-%d" % (run_dir.name, n))).exists():
+        n += 1
+    dest = run_dir.parent / ("_replays") / ("%s-replay-%d" % (run_dir.name, n))
+    result = _runner(runner_name, allow_no_swap).execute(spec, dest, models)
+    if as_json:
+        _emit_json({"run_dir": str(dest), "status": result.status, "reason": result.reason})
+    else:
+        out.print("%s %s %s" % (dest, result.status, result.reason))
+    raise typer.Exit(EXIT_OK if result.status == (spec.expect or "ok") else EXIT_FAILED)
+
+
+@app.command("schema")
+def schema_cmd(out_dir: Annotated[Path, typer.Option("--out")] = Path("schemas")) -> None:
+    """Write the JSON Schemas of RunSpec and RunResult, generated from the code."""
+    from .schema import write_schemas
+
+    for path in write_schemas(out_dir):
+        out.print(str(path))
+
+
+@app.command("devices")
+def devices_cmd(as_json: JsonOpt = False) -> None:
+    """List the device profiles."""
+    profiles = [devices.load(n) for n in devices.names()]
+    if as_json:
+        _emit_json([d.model_dump() for d in profiles])
+        return
+    table = Table(title="device profiles")
+    for col in ("name", "arch", "memory MiB", "frameworks", "monitors", "price USD"):
+        table.add_column(col)
+    for d in profiles:
+        table.add_row(d.name, d.arch, str(d.memory_mb or "-"), ", ".join(d.frameworks), ", ".join(d.monitors),
+                      str(d.price_usd or "-"))
+    out.print(table)
+
+
+@results_app.command("list")
+def results_list(results: ResultsOpt = RESULTS_DIR, as_json: JsonOpt = False) -> None:
+    """List campaigns and their runs by status."""
+    rows = []
+    for camp in sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []:
+        counts: dict[str, int] = {}
+        for s in store.iter_runs(camp):
+            k = s.result.status if s.result else "unreadable"
+            counts[k] = counts.get(k, 0) + 1
+        rows.append({"campaign": camp.name, "path": str(camp), "runs": counts})
+    if as_json:
+        _emit_json(rows)
+        return
+    for r in rows:
+        out.print("%s  %s" % (r["campaign"], ", ".join("%d %s" % (v, k) for k, v in sorted(r["runs"].items()))))
+
+
+def main() -> None:
+    try:
+        app()
+    except InputError as e:
+        err.print("[red]error:[/] %s" % e, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)

@@ -1,0 +1,200 @@
+"""Plan: a matrix expanded for one device into ordered RunSpecs, each with a stable id."""
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from edgebench.suite.models import zoo
+from edgebench.suite.spec import Limits, RunSpec
+
+from . import devices, yamlfile
+from .errors import InputError
+from .matrix import CELL_KEYS, Cell, Matrix
+from .matrix import load as load_matrix
+
+_LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
+_STARTUP_S = {"torch": 3.0, "onnxruntime": 1.0}  # import + load on this class of machine
+_CPU_FLOPS = 60e9  # effective FLOP/s of one run on a small x86 host, for estimates only
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A model file a run needs, made before the campaign and shared by every run that reads it."""
+
+    format: str  # "torch" or "onnx"
+    model: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        c, h, w = self.input_shape
+        return "%s-%s-%dx%dx%d-c%d-s%d" % (self.format, self.model, c, h, w, self.num_classes, self.seed)
+
+    @property
+    def relpath(self) -> str:
+        return "%s/model.%s" % (self.key, "pt" if self.format == "torch" else "onnx")
+
+
+@dataclass
+class PlannedRun:
+    spec: RunSpec
+    artifact: Optional[Artifact]
+    estimate_s: float
+    cell: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+
+@dataclass
+class Plan:
+    matrix: Matrix
+    path: Path
+    device: devices.Device
+    runs: list[PlannedRun]
+
+    @property
+    def estimate_s(self) -> float:
+        return sum(r.estimate_s for r in self.runs)
+
+    def artifacts(self) -> list[Artifact]:
+        seen: dict[str, Artifact] = {}
+        for r in self.runs:
+            if r.artifact is not None:
+                seen.setdefault(r.artifact.key, r.artifact)
+        return list(seen.values())
+
+
+def _shape(value: Any, model: str) -> tuple[int, ...]:
+    if value is None:
+        return tuple(zoo.TORCHVISION.get(model, (3, 224, 224)))
+    if isinstance(value, int):
+        return (3, value, value)
+    return tuple(int(v) for v in value)
+
+
+def _matches(cell: dict[str, Any], rule: dict[str, Any]) -> bool:
+    return all(cell.get(k) == v for k, v in rule.items())
+
+
+def cells(matrix: Matrix) -> list[tuple[dict[str, Any], list[Union[str, int]]]]:
+    """Cells in plan order (first axis outermost), each with the matrix location it came from."""
+    fixed = matrix.fixed.model_dump(exclude_none=True)
+    keys = list(matrix.axes)
+    out: list[tuple[dict[str, Any], list[Union[str, int]]]] = []
+    for values in itertools.product(*(matrix.axes[k] for k in keys)):
+        cell = dict(fixed)
+        cell.update({k: v for k, v in zip(keys, values) if v is not None})
+        if not any(_matches(cell, rule) for rule in matrix.exclude):
+            out.append((cell, ["axes"]))
+    for i, inc in enumerate(matrix.include):
+        cell = dict(fixed)
+        cell.update(inc.model_dump(exclude_none=True))
+        out.append((cell, ["include", i]))
+    return out
+
+
+def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = "") -> Plan:
+    """Expand and check a matrix for a device; InputError names file, line and key of a bad cell."""
+    path = Path(path)
+    matrix = load_matrix(path)
+    node = yamlfile.load(path)[1]
+    dev_name = device or matrix.device or "host-cpu"
+    dev = devices.load(dev_name)
+    campaign = campaign or matrix.name
+    planned: list[list[PlannedRun]] = []  # per cell, its repetitions
+    for cell, loc in cells(matrix):
+        _check(cell, loc, matrix, path, node, dev)
+        points: list[tuple[dict[str, Any], dict[str, str]]] = [({}, {})]
+        if matrix.sweep is not None:
+            sw = matrix.sweep
+            points = [({"memory_mb": mem, "memory_swap_mb": sw.budget_mb, "swappiness": sw.swappiness,
+                        "settle_s": sw.settle_s}, {"round": rnd, "stage": str(stage)})
+                      for rnd, stage, mem in sw.points()]
+        for extra, labels in points:
+            full = dict(cell)
+            full.update({k: v for k, v in extra.items() if v is not None})
+            reps = [_planned(full, labels, rep, dev, campaign) for rep in range(matrix.repetitions)]
+            planned.append(reps)
+    if matrix.order == "repetition-major":
+        runs = [reps[r] for r in range(matrix.repetitions) for reps in planned]
+    else:
+        runs = [run for reps in planned for run in reps]
+    seen: set[str] = set()
+    for run in runs:
+        if run.run_id in seen:
+            raise InputError(str(path), "", "two cells expand to the same run (%s: %s); make them differ"
+                             % (run.run_id, run.cell))
+        seen.add(run.run_id)
+    return Plan(matrix=matrix, path=path, device=dev, runs=runs)
+
+
+def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, path: Path, node: Any,
+           dev: devices.Device) -> None:
+    def fail(key: str, msg: str) -> None:
+        where: list[Union[str, int]] = []
+        if loc[0] == "include" and key in matrix.include[int(loc[1])].model_fields_set:
+            where = list(loc) + [key]
+        elif key in matrix.axes:
+            where = ["axes", key]
+        elif key in matrix.fixed.model_fields_set:
+            where = ["fixed", key]
+        elif loc[0] == "include":
+            where = list(loc)
+        raise InputError(str(path), yamlfile.dotted(where) or key, msg, yamlfile.line_of(node, where))
+
+    for key in ("model", "framework"):
+        if key not in cell:
+            fail(key, "every cell needs a %s (set it in fixed, axes or include)" % key)
+    fw, model = cell["framework"], cell["model"]
+    reason = zoo.can_run(fw, model, cell.get("precision", "fp32"))
+    if reason:
+        fail("model" if "model" in reason else "framework" if "framework" in reason else "precision", reason)
+    if fw not in dev.frameworks:
+        fail("framework", "device %s has no image for framework %r (it has: %s)"
+             % (dev.name, fw, ", ".join(sorted(dev.frameworks)) or "none"))
+    placement = cell.get("placement", "cpu")
+    if placement.split(":")[0] not in dev.placements(fw):
+        fail("placement", "device %s runs %s on %s, not %r" % (dev.name, fw, ", ".join(dev.placements(fw)), placement))
+    mem, memsw = cell.get("memory_mb"), cell.get("memory_swap_mb")
+    if memsw is not None and (mem is None or memsw < mem):
+        fail("memory_swap_mb", "memory_swap_mb is memory + swap: it needs memory_mb and must be >= it")
+
+
+def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: devices.Device,
+             campaign: str) -> PlannedRun:
+    shape = _shape(cell.get("input_shape"), cell["model"])
+    kw = {k: v for k, v in cell.items() if k in CELL_KEYS and k not in _LIMIT_KEYS and k != "input_shape"}
+    if "monitors" in kw:
+        kw["monitors"] = tuple(kw["monitors"])
+    limits = Limits(**{k: cell[k] for k in _LIMIT_KEYS if k in cell})
+    fw_image = dev.frameworks[cell["framework"]].image
+    spec = RunSpec(input_shape=shape, limits=limits, repetition=rep, device=dev.name, image=fw_image,
+                   labels=dict(labels), campaign=campaign, **kw)
+    fmt = "torch" if spec.framework == "torch" else zoo.artifact_format(spec.framework)
+    art = Artifact(str(fmt), spec.model, shape, spec.num_classes, spec.seed) if fmt else None
+    if art is not None:
+        spec = _with(spec, artifact=art.relpath)
+    return PlannedRun(spec=spec, artifact=art, estimate_s=estimate(spec), cell=dict(cell, **labels))
+
+
+def _with(spec: RunSpec, **changes: Any) -> RunSpec:
+    d = spec.to_dict()
+    d.update(changes)
+    return RunSpec.from_dict(d)
+
+
+def estimate(spec: RunSpec) -> float:
+    """Rough seconds for one run: start-up plus inferences at a nominal FLOP rate."""
+    gmacs = zoo.PUBLISHED_GMACS.get(spec.model, 1.0)
+    c, h, w = spec.input_shape
+    dflt = zoo.TORCHVISION.get(spec.model, (3, 224, 224))
+    scale = (h * w) / float(dflt[1] * dflt[2])
+    per_batch = 2 * gmacs * 1e9 * scale * spec.batch_size / _CPU_FLOPS + 0.002
+    measure = max(per_batch * spec.iterations, spec.min_measure_s)
+    return (_STARTUP_S.get(spec.framework, 2.0) + spec.settle_s + spec.monitor_ready_s
+            + per_batch * spec.warmups + measure)

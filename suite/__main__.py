@@ -1,0 +1,66 @@
+"""python -m edgebench.suite run SPEC.json OUTDIR [--models DIR] | env | backends"""
+
+import argparse
+import json
+import logging
+import sys
+from typing import List, Optional
+
+from . import backends, env, monitors
+from .spec import RunSpec, SchemaError, load_json
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edgebench.suite")
+    sub = parser.add_subparsers(dest="cmd")
+    p_run = sub.add_parser("run", help="run one spec, write results to OUTDIR")
+    p_run.add_argument("spec")
+    p_run.add_argument("outdir")
+    p_run.add_argument("--models", default=None, help="folder that spec.artifact is relative to")
+    p_exp = sub.add_parser("export", help="make a zoo model artefact: torch state dict or ONNX (needs torch, onnx)")
+    p_exp.add_argument("--model", required=True)
+    p_exp.add_argument("--format", choices=["torch", "onnx"], default="onnx")
+    p_exp.add_argument("--out", required=True)
+    p_exp.add_argument("--input", default="3,224,224", help="C,H,W")
+    p_exp.add_argument("--num-classes", type=int, default=1000)
+    p_exp.add_argument("--seed", type=int, default=0)
+    p_exp.add_argument("--opset", type=int, default=17)
+    sub.add_parser("env", help="print this environment as JSON")
+    sub.add_parser("backends", help="print which backends and monitors can run here, as JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+
+    if args.cmd == "env":
+        print(json.dumps(env.capture(), indent=2, sort_keys=True, default=str))
+        return EXIT_OK
+    if args.cmd == "backends":
+        info = {"backends": {n: backends.probe(n) or "ok" for n in backends.names()},
+                "monitors": {n: monitors.probe(n) or "ok" for n in monitors.names()}}
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return EXIT_OK
+    if args.cmd == "export":
+        from .models.export import main_export
+
+        return main_export(args)
+    if args.cmd != "run":
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        spec = RunSpec.from_dict(load_json(args.spec), source=args.spec)
+    except (IOError, OSError, ValueError) as e:
+        sys.stderr.write("edgebench.suite: cannot read spec: %s\n" % e)
+        return EXIT_BAD_INPUT
+    from .harness import run
+
+    result = run(spec, args.outdir, args.models)
+    sys.stderr.write("edgebench.suite: %s %s %s\n" % (result.run_id, result.status, result.reason))
+    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["main", "SchemaError", "RunSpec"]

@@ -1,0 +1,36 @@
+"""Inference backends, discovered by name. Importing this package imports no runtime."""
+
+import importlib
+from typing import Dict, List, Optional, Tuple, Type
+
+from .base import Backend, BackendUnavailable
+
+_REGISTRY = {
+    "torch": ("edgebench.suite.backends.torch_backend", "TorchBackend"),
+    "onnxruntime": ("edgebench.suite.backends.onnxruntime_backend", "OnnxRuntimeBackend"),
+}  # type: Dict[str, Tuple[str, str]]
+
+
+def names() -> List[str]:
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Type[Backend]:
+    """The backend class for `name`, or BackendUnavailable with a one-line reason."""
+    if name not in _REGISTRY:
+        raise BackendUnavailable("unknown framework %r; known: %s" % (name, ", ".join(names())))
+    module, attr = _REGISTRY[name]
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise BackendUnavailable("framework %r: its runtime is not installed here (%s)" % (name, e))
+    return getattr(mod, attr)  # type: ignore[no-any-return]
+
+
+def probe(name: str) -> Optional[str]:
+    """None when `name` can run here, else why not (one line)."""
+    try:
+        get(name)
+    except BackendUnavailable as e:
+        return str(e)
+    return None

@@ -1,0 +1,64 @@
+"""The backend interface every runtime implements. One synchronising timer per backend."""
+
+import time
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from ..spec import RunSpec
+
+
+class BackendUnavailable(RuntimeError):
+    """The runtime this backend needs is not installed, or cannot run the spec here."""
+
+
+class Backend(object):
+    name = "base"
+    layout = "NCHW"  # input layout the model expects
+    precisions = ("fp32",)
+    placements = ("cpu",)
+
+    def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
+        self.spec = spec
+        self.models_dir = models_dir
+
+    def artifact_path(self) -> Optional[str]:
+        import os
+        if self.spec.artifact is None:
+            return None
+        if os.path.isabs(self.spec.artifact) or not self.models_dir:
+            return self.spec.artifact
+        return os.path.join(self.models_dir, self.spec.artifact)
+
+    def versions(self) -> Dict[str, str]:
+        return {}
+
+    def load(self) -> None:
+        """Build or read the model and place it; everything before the first inference."""
+        raise NotImplementedError
+
+    def infer(self, batch: np.ndarray) -> Any:
+        """One inference on a host batch; host-to-device copy included where it applies."""
+        raise NotImplementedError
+
+    def synchronize(self) -> None:
+        """Wait until queued device work is done. CPU backends return at once."""
+
+    def time_one(self, batch: np.ndarray) -> float:
+        """Seconds for one inference, with the device synchronised before each clock read."""
+        self.synchronize()
+        t0 = time.perf_counter()
+        self.infer(batch)
+        self.synchronize()
+        return time.perf_counter() - t0
+
+    def placement(self) -> Dict[str, Any]:
+        """Where the model really runs, as the runtime reports it, and whether that is what was asked."""
+        return {"requested": self.spec.placement, "actual": "cpu", "fell_back": False}
+
+    def is_oom(self, exc: BaseException) -> bool:
+        return isinstance(exc, MemoryError)
+
+    def output(self, batch: np.ndarray) -> np.ndarray:
+        """Model output as float32 numpy (for accuracy and cross-runtime checks)."""
+        return np.asarray(self.infer(batch), dtype=np.float32)

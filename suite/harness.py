@@ -1,0 +1,173 @@
+"""One run inside the image: load -> build -> warm-up -> measure, with monitors beside it.
+
+Writes OUTDIR/{result.json, samples.jsonl, monitor.jsonl, env.json} atomically; never to stdout.
+Whatever was measured before a failure is kept in the result.
+"""
+
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import psutil
+
+from . import backends, env, inputs, monitors
+from .monitors.psutil_monitor import process_memory
+from .spec import Phase, RunResult, RunSpec
+from .timing import noise_check, summarize
+from .fsutil import write_json, write_jsonl
+
+log = logging.getLogger("edgebench.suite")
+
+
+class Terminated(Exception):
+    """SIGTERM from the runner (timeout or Ctrl-C on the host)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated("terminated by signal %d" % signum)
+
+
+class _Phases(object):
+    def __init__(self) -> None:
+        self.done = []  # type: List[Phase]
+        self._name = ""
+        self._mono = 0.0
+        self._wall = 0.0
+
+    def begin(self, name: str) -> None:
+        self._name, self._mono, self._wall = name, time.monotonic(), time.time()
+        log.info("phase %s", name)
+
+    def end(self) -> None:
+        if self._name:
+            self.done.append(Phase(self._name, self._mono, time.monotonic(), self._wall, time.time()))
+            self._name = ""
+
+
+def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResult:
+    """Run one spec; always returns (and writes) a RunResult, whatever happened."""
+    if not os.path.isdir(outdir):
+        os.makedirs(outdir)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    result = RunResult(run_id=spec.run_id, status="failed", spec=spec.to_dict())
+    phases = _Phases()
+    samples = []  # type: List[Dict[str, Any]]
+    running = []  # type: List[monitors.Monitor]
+    backend = None  # type: Optional[backends.Backend]
+    env_start = env.capture()
+    try:
+        for name in spec.monitors:
+            running.append(monitors.get(name)(spec.monitor_interval_s))
+        for m in running:
+            m.start()
+
+        # Importing the runtime is part of a cold start (P2 compares loading with inference).
+        phases.begin("import")
+        backend = backends.get(spec.framework)(spec, models_dir)
+        phases.end()
+
+        phases.begin("load")
+        backend.load()
+        phases.end()
+
+        phases.begin("build")
+        if spec.input_dir:
+            batch = inputs.from_folder(spec.input_dir, spec.batch_size, spec.input_shape, backend.layout)
+        else:
+            batch = inputs.synthetic(spec.batch_size, spec.input_shape, backend.layout, spec.seed)
+        if spec.monitor_ready_s > 0:
+            time.sleep(spec.monitor_ready_s)
+        phases.end()
+
+        phases.begin("warmup")
+        for i in range(spec.warmups):
+            dt = backend.time_one(batch)
+            result.warmup_latencies_s.append(dt)
+            samples.append({"phase": "warmup", "index": i, "latency_s": dt})
+        result.warmup_s = result.warmup_latencies_s[0] if result.warmup_latencies_s else None
+        phases.end()
+
+        phases.begin("measure")
+        t0 = time.perf_counter()
+        for i in range(spec.iterations):
+            dt = backend.time_one(batch)
+            result.latencies_s.append(dt)
+            samples.append({"phase": "measure", "index": i, "latency_s": dt})
+        backend.synchronize()
+        result.measure_time_s = time.perf_counter() - t0
+        # P1: pad so that slow-sampling profilers see the whole run; pads are not timed samples.
+        while time.perf_counter() - t0 < spec.min_measure_s:
+            backend.time_one(batch)
+            result.pad_inferences += 1
+        phases.end()
+        result.memory.update(process_memory(psutil.Process()))
+        result.status = "ok"
+    except backends.BackendUnavailable as e:
+        result.status, result.reason = "failed", str(e)
+    except monitors.MonitorUnavailable as e:
+        result.status, result.reason = "failed", str(e)
+    except inputs.InputError as e:
+        result.status, result.reason = "failed", "input: %s" % e
+    except Terminated as e:
+        result.status, result.reason = "failed", str(e)
+    except KeyboardInterrupt:
+        result.status, result.reason = "failed", "interrupted"
+    except BaseException as e:  # noqa: B036 - every failure becomes a record, never a lost run
+        oom = backend is not None and backend.is_oom(e)
+        result.status = "oom" if oom else "failed"
+        result.reason = "%s: %s" % (type(e).__name__, e)
+        traceback.print_exc(file=sys.stderr)
+    finally:
+        phases.end()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return _finish(spec, outdir, result, phases, samples, running, backend, env_start)
+
+
+def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases, samples: List[Dict[str, Any]],
+            running: List["monitors.Monitor"], backend: Optional["backends.Backend"],
+            env_start: Dict[str, Any]) -> RunResult:
+    mon_rows = []  # type: List[Dict[str, Any]]
+    for m in running:
+        result.monitor[m.name] = m.stop()
+        for row in m.samples:
+            row["monitor"] = m.name
+            mon_rows.append(row)
+    result.phases = phases.done
+    result.summary = summarize(result.latencies_s)
+    result.inferences = spec.batch_size * len(result.latencies_s)
+    if result.measure_time_s:
+        result.throughput_ips = result.inferences / result.measure_time_s
+    result.noisy, result.noise_reason = noise_check(result.summary, spec.cv_threshold)
+    if backend is not None:
+        try:
+            result.placement = backend.placement()
+        except Exception as e:  # placement is metadata; its failure must not lose the measurement
+            result.placement = {"requested": spec.placement, "error": str(e)}
+    peak = _rusage_maxrss_mb()
+    result.memory["ru_maxrss_mb"] = peak
+    env_end = env.capture(backend.versions() if backend is not None else None)
+    cg = env_end.get("cgroup", {})
+    result.memory["cgroup_peak_mb"] = _mib(cg.get("memory_peak_bytes"))
+    result.env = {"start": env_start, "end": env_end}
+    write_jsonl(os.path.join(outdir, "samples.jsonl"), samples)
+    write_jsonl(os.path.join(outdir, "monitor.jsonl"), mon_rows)
+    write_json(os.path.join(outdir, "env.json"), result.env)
+    write_json(os.path.join(outdir, "result.json"), result.to_dict())
+    return result
+
+
+def _mib(v: Optional[float]) -> Optional[float]:
+    return None if v is None else v / float(1 << 20)
+
+
+def _rusage_maxrss_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+

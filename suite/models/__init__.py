@@ -1,0 +1,1 @@
+"""Model zoo and artefact makers (export, quantise). Runtimes are imported lazily, per function."""
