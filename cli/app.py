@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from edgebench.suite.spec import RunSpec, SchemaError
 from rich.console import Console
 from rich.table import Table
-
-from edgebench.suite.spec import RunSpec, SchemaError
 
 from . import artifacts, campaign, devices, plan, store
 from .errors import InputError
@@ -179,3 +178,7 @@ def main() -> None:
     except InputError as e:
         err.print("[red]error:[/] %s" % e, highlight=False)
         sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":
+    main()

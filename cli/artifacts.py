@@ -9,11 +9,43 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from edgebench.suite.models import zoo
+from edgebench.suite.spec import RunSpec
+
 from .errors import InputError
-from .plan import Artifact
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A model file a run needs, made before the campaign and shared by every run that reads it."""
+
+    format: str  # "torch" or "onnx"
+    model: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        c, h, w = self.input_shape
+        return "%s-%s-%dx%dx%d-c%d-s%d" % (self.format, self.model, c, h, w, self.num_classes, self.seed)
+
+    @property
+    def relpath(self) -> str:
+        return "%s/model.%s" % (self.key, "pt" if self.format == "torch" else "onnx")
+
+
+def artifact_for(spec: RunSpec) -> Optional[Artifact]:
+    """The artefact a run reads: a torch state dict for torch, an export for the others."""
+    fmt = "torch" if spec.framework == "torch" else zoo.artifact_format(spec.framework)
+    if not fmt:
+        return None
+    return Artifact(str(fmt), spec.model, tuple(spec.input_shape), spec.num_classes, spec.seed)
+
 
 DEFAULT_DIR = Path(os.environ.get("EDGEBENCH_CACHE", Path.home() / ".cache" / "edgebench")) / "models"
 

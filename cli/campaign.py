@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 from edgebench.suite import __version__
 from edgebench.suite.fsutil import write_json
 from edgebench.suite.spec import RunResult, RunSpec
 from edgebench.suite.timing import median_ci
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from . import artifacts, store
 from .plan import Plan, PlannedRun, estimate

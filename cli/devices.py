@@ -1,6 +1,6 @@
 """Device profiles: what a device is, which image runs each framework, and how to start containers."""
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -54,7 +54,7 @@ def profile_path(name: str) -> Path:
     return IMAGES_DIR / name / "device.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> Device:
     path = profile_path(name)
     if not path.exists():

@@ -9,33 +9,14 @@ from edgebench.suite.models import zoo
 from edgebench.suite.spec import Limits, RunSpec
 
 from . import devices, yamlfile
+from .artifacts import Artifact, artifact_for
 from .errors import InputError
-from .matrix import CELL_KEYS, Cell, Matrix
+from .matrix import CELL_KEYS, Matrix
 from .matrix import load as load_matrix
 
 _LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
 _STARTUP_S = {"torch": 3.0, "onnxruntime": 1.0}  # import + load on this class of machine
 _CPU_FLOPS = 60e9  # effective FLOP/s of one run on a small x86 host, for estimates only
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A model file a run needs, made before the campaign and shared by every run that reads it."""
-
-    format: str  # "torch" or "onnx"
-    model: str
-    input_shape: tuple[int, ...]
-    num_classes: int
-    seed: int
-
-    @property
-    def key(self) -> str:
-        c, h, w = self.input_shape
-        return "%s-%s-%dx%dx%d-c%d-s%d" % (self.format, self.model, c, h, w, self.num_classes, self.seed)
-
-    @property
-    def relpath(self) -> str:
-        return "%s/model.%s" % (self.key, "pt" if self.format == "torch" else "onnx")
 
 
 @dataclass
@@ -175,8 +156,7 @@ def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: device
     fw_image = dev.frameworks[cell["framework"]].image
     spec = RunSpec(input_shape=shape, limits=limits, repetition=rep, device=dev.name, image=fw_image,
                    labels=dict(labels), campaign=campaign, **kw)
-    fmt = "torch" if spec.framework == "torch" else zoo.artifact_format(spec.framework)
-    art = Artifact(str(fmt), spec.model, shape, spec.num_classes, spec.seed) if fmt else None
+    art = artifact_for(spec)
     if art is not None:
         spec = _with(spec, artifact=art.relpath)
     return PlannedRun(spec=spec, artifact=art, estimate_s=estimate(spec), cell=dict(cell, **labels))

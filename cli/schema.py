@@ -3,9 +3,8 @@
 import json
 from pathlib import Path
 
-from pydantic import TypeAdapter
-
 from edgebench.suite.spec import SCHEMA_VERSION, RunResult, RunSpec
+from pydantic import TypeAdapter
 
 
 def schemas() -> dict[str, dict[str, object]]:

@@ -1,7 +1,8 @@
 """YAML with line numbers, and pydantic errors turned into 'file:line: key: expected ...'."""
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ValidationError

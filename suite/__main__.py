@@ -49,7 +49,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_BAD_INPUT
     try:
         spec = RunSpec.from_dict(load_json(args.spec), source=args.spec)
-    except (IOError, OSError, ValueError) as e:
+    except (OSError, ValueError) as e:
         sys.stderr.write("edgebench.suite: cannot read spec: %s\n" % e)
         return EXIT_BAD_INPUT
     from .harness import run

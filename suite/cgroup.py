@@ -16,7 +16,7 @@ def _read(path: str) -> Optional[str]:
     try:
         with open(path) as f:
             return f.read().strip()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -32,7 +32,7 @@ def _int(path: str) -> Optional[int]:
 
 
 def _kv(path: str) -> Dict[str, int]:
-    out = {}  # type: Dict[str, int]
+    out: Dict[str, int] = {}
     text = _read(path) or ""
     for line in text.splitlines():
         parts = line.split()
@@ -89,7 +89,7 @@ def memory_dir(pid: str = "self", root: str = CGROUP_ROOT) -> Tuple[Optional[int
 def read_limits(pid: str = "self", root: str = CGROUP_ROOT) -> Dict[str, Any]:
     """The limits of PID's cgroup as the kernel holds them, plus what it has used so far."""
     version, mdir = memory_dir(pid, root)
-    out = {"cgroup_version": version, "cgroup_path": mdir}  # type: Dict[str, Any]
+    out: Dict[str, Any] = {"cgroup_version": version, "cgroup_path": mdir}
     if mdir is None:
         out.update(read_cpu(pid, root))
         return out
@@ -134,7 +134,7 @@ def read_limits(pid: str = "self", root: str = CGROUP_ROOT) -> Dict[str, Any]:
 
 def read_cpu(pid: str = "self", root: str = CGROUP_ROOT) -> Dict[str, Any]:
     """CPU quota as a number of CPUs, and the cpuset, where a cgroup sets them."""
-    out = {"cpus_quota": None, "cpuset": None}  # type: Dict[str, Any]
+    out: Dict[str, Any] = {"cpus_quota": None, "cpuset": None}
     version = memory_version(root)
     if version == 1:
         cdir = _dir_for("cpu", 1, pid, root)

@@ -21,7 +21,7 @@ def _read(path: str) -> Optional[str]:
     try:
         with open(path) as f:
             return f.read().strip().strip("\x00")
-    except (IOError, OSError):
+    except OSError:
         return None
 
 

@@ -12,14 +12,13 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional
 
-import numpy as np
 import psutil
 
 from . import backends, env, inputs, monitors
+from .fsutil import write_json, write_jsonl
 from .monitors.psutil_monitor import process_memory
 from .spec import Phase, RunResult, RunSpec
 from .timing import noise_check, summarize
-from .fsutil import write_json, write_jsonl
 
 log = logging.getLogger("edgebench.suite")
 
@@ -32,9 +31,9 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated("terminated by signal %d" % signum)
 
 
-class _Phases(object):
+class _Phases:
     def __init__(self) -> None:
-        self.done = []  # type: List[Phase]
+        self.done: List[Phase] = []
         self._name = ""
         self._mono = 0.0
         self._wall = 0.0
@@ -56,9 +55,9 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     signal.signal(signal.SIGTERM, _on_sigterm)
     result = RunResult(run_id=spec.run_id, status="failed", spec=spec.to_dict())
     phases = _Phases()
-    samples = []  # type: List[Dict[str, Any]]
-    running = []  # type: List[monitors.Monitor]
-    backend = None  # type: Optional[backends.Backend]
+    samples: List[Dict[str, Any]] = []
+    running: List[monitors.Monitor] = []
+    backend: Optional[backends.Backend] = None
     env_start = env.capture()
     try:
         for name in spec.monitors:
@@ -131,7 +130,7 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
 def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases, samples: List[Dict[str, Any]],
             running: List["monitors.Monitor"], backend: Optional["backends.Backend"],
             env_start: Dict[str, Any]) -> RunResult:
-    mon_rows = []  # type: List[Dict[str, Any]]
+    mon_rows: List[Dict[str, Any]] = []
     for m in running:
         result.monitor[m.name] = m.stop()
         for row in m.samples:

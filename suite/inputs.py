@@ -39,7 +39,7 @@ def load_image(path: str, shape: Tuple[int, ...]) -> np.ndarray:
     try:
         from PIL import Image
     except ImportError:
-        raise InputError("reading images needs Pillow, which this image does not have; use synthetic input")
+        raise InputError("reading images needs Pillow, which this image does not have; use synthetic input") from None
     _, h, w = shape
     with Image.open(path) as im:
         im = im.convert("RGB")

@@ -18,8 +18,8 @@ PRECISIONS = ("fp32", "fp16", "int8")
 _ID_EXCLUDE = ("campaign", "expect", "timeout_s", "schema_version")
 
 # Upgrades from an older schema_version to the next one: {old_version: fn(dict) -> dict}.
-SPEC_UPGRADES = {}  # type: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]]
-RESULT_UPGRADES = {}  # type: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]]
+SPEC_UPGRADES: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {}
+RESULT_UPGRADES: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {}
 
 
 class SchemaError(ValueError):
@@ -102,7 +102,7 @@ class RunSpec:
         try:
             d["limits"] = Limits(**limits)
         except TypeError as e:
-            raise SchemaError("%s: key 'limits': %s" % (source, e))
+            raise SchemaError("%s: key 'limits': %s" % (source, e)) from e
         if "input_shape" in d:
             d["input_shape"] = tuple(int(v) for v in d["input_shape"])
         if "monitors" in d:
@@ -213,7 +213,7 @@ class RunResult:
             if d.get("summary") is not None:
                 d["summary"] = Summary(**d["summary"])
         except TypeError as e:
-            raise SchemaError("%s: %s" % (source, e))
+            raise SchemaError("%s: %s" % (source, e)) from e
         return cls(**d)
 
     def phase(self, name: str) -> Optional[Phase]:

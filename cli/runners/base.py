@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Optional, Protocol
 
 import psutil
-
 from edgebench.suite.fsutil import write_json
 from edgebench.suite.spec import RunResult, RunSpec, SchemaError
 

@@ -5,10 +5,10 @@ from typing import Dict, List, Optional, Tuple, Type
 
 from .base import Backend, BackendUnavailable
 
-_REGISTRY = {
+_REGISTRY: Dict[str, Tuple[str, str]] = {
     "torch": ("edgebench.suite.backends.torch_backend", "TorchBackend"),
     "onnxruntime": ("edgebench.suite.backends.onnxruntime_backend", "OnnxRuntimeBackend"),
-}  # type: Dict[str, Tuple[str, str]]
+}
 
 
 def names() -> List[str]:
@@ -23,7 +23,7 @@ def get(name: str) -> Type[Backend]:
     try:
         mod = importlib.import_module(module)
     except ImportError as e:
-        raise BackendUnavailable("framework %r: its runtime is not installed here (%s)" % (name, e))
+        raise BackendUnavailable("framework %r: its runtime is not installed here (%s)" % (name, e)) from e
     return getattr(mod, attr)  # type: ignore[no-any-return]
 
 

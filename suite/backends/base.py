@@ -12,7 +12,7 @@ class BackendUnavailable(RuntimeError):
     """The runtime this backend needs is not installed, or cannot run the spec here."""
 
 
-class Backend(object):
+class Backend:
     name = "base"
     layout = "NCHW"  # input layout the model expects
     precisions = ("fp32",)

@@ -21,8 +21,8 @@ class OnnxRuntimeBackend(Backend):
     placements = ("cpu", "cuda", "tensorrt")
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
-        super(OnnxRuntimeBackend, self).__init__(spec, models_dir)
-        self.session = None  # type: Optional[ort.InferenceSession]
+        super().__init__(spec, models_dir)
+        self.session: Optional[ort.InferenceSession] = None
         self.input_name = ""
         self.input_dtype = np.float32
 

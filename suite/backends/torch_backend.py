@@ -13,7 +13,7 @@ def build_model(name: str, num_classes: int = 1000) -> "torch.nn.Module":
     """A torchvision architecture with random weights; nothing is downloaded."""
     import torchvision
 
-    kwargs = {"num_classes": num_classes}  # type: Dict[str, Any]
+    kwargs: Dict[str, Any] = {"num_classes": num_classes}
     if name == "inception_v3":
         kwargs.update(aux_logits=False, init_weights=True)
     if name.startswith("googlenet"):
@@ -22,7 +22,7 @@ def build_model(name: str, num_classes: int = 1000) -> "torch.nn.Module":
         try:
             return torchvision.models.get_model(name, weights=None, **kwargs)
         except ValueError as e:
-            raise BackendUnavailable("torchvision %s has no model %r (%s)" % (torchvision.__version__, name, e))
+            raise BackendUnavailable("torchvision %s has no model %r (%s)" % (torchvision.__version__, name, e)) from e
     fn = getattr(torchvision.models, name, None)  # old torchvision (JetPack 4)
     if fn is None:
         raise BackendUnavailable("torchvision %s has no model %r" % (torchvision.__version__, name))
@@ -35,10 +35,10 @@ class TorchBackend(Backend):
     placements = ("cpu", "cuda")
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
-        super(TorchBackend, self).__init__(spec, models_dir)
+        super().__init__(spec, models_dir)
         self.device = torch.device("cpu")
         self.dtype = torch.float16 if spec.precision == "fp16" else torch.float32
-        self.model = None  # type: Optional[torch.nn.Module]
+        self.model: Optional[torch.nn.Module] = None
         self.cuda = spec.placement.startswith("cuda")
         self._grad = getattr(torch, "inference_mode", torch.no_grad)
 
@@ -84,7 +84,7 @@ class TorchBackend(Backend):
 
     def time_one(self, batch: np.ndarray) -> float:
         if not self.cuda:
-            return super(TorchBackend, self).time_one(batch)
+            return super().time_one(batch)
         # CUDA events time the device work; synchronise before reading them.
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
@@ -102,7 +102,7 @@ class TorchBackend(Backend):
             actual = ",".join(sorted(devices))
         requested = self.spec.placement
         fell_back = actual != "unloaded" and not all(d.startswith(requested.split(":")[0]) for d in actual.split(","))
-        out = {"requested": requested, "actual": actual, "fell_back": fell_back}  # type: Dict[str, Any]
+        out: Dict[str, Any] = {"requested": requested, "actual": actual, "fell_back": fell_back}
         if self.cuda and torch.cuda.is_available():
             out["device_name"] = torch.cuda.get_device_name(self.device)
         return out

@@ -5,9 +5,9 @@ from typing import Dict, List, Optional, Tuple, Type
 
 from .base import Monitor, MonitorUnavailable
 
-_REGISTRY = {
+_REGISTRY: Dict[str, Tuple[str, str]] = {
     "psutil": ("edgebench.suite.monitors.psutil_monitor", "PsutilMonitor"),
-}  # type: Dict[str, Tuple[str, str]]
+}
 
 
 def names() -> List[str]:
@@ -20,9 +20,9 @@ def get(name: str) -> Type[Monitor]:
         raise MonitorUnavailable("unknown monitor %r; known: %s" % (name, ", ".join(names())))
     module, attr = _REGISTRY[name]
     try:
-        cls = getattr(importlib.import_module(module), attr)  # type: Type[Monitor]
+        cls: Type[Monitor] = getattr(importlib.import_module(module), attr)
     except ImportError as e:
-        raise MonitorUnavailable("monitor %r needs a module that is not installed here: %s" % (name, e))
+        raise MonitorUnavailable("monitor %r needs a module that is not installed here: %s" % (name, e)) from e
     reason = cls.unavailable_reason()
     if reason:
         raise MonitorUnavailable("monitor %r is not available: %s" % (name, reason))

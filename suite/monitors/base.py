@@ -10,16 +10,16 @@ class MonitorUnavailable(RuntimeError):
     """The monitor cannot run here (missing module, device or permission)."""
 
 
-class Monitor(object):
+class Monitor:
     name = "base"
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None) -> None:
         self.interval_s = interval_s
         self.pid = pid
-        self.samples = []  # type: List[Dict[str, Any]]
+        self.samples: List[Dict[str, Any]] = []
         self.cpu_time_s = 0.0  # this monitor's own thread CPU time
         self._stop = threading.Event()
-        self._thread = None  # type: Optional[threading.Thread]
+        self._thread: Optional[threading.Thread] = None
         self.error = ""
 
     @classmethod

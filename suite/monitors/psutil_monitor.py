@@ -23,7 +23,7 @@ class PsutilMonitor(Monitor):
     full_every = 5
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None) -> None:
-        super(PsutilMonitor, self).__init__(interval_s, pid)
+        super().__init__(interval_s, pid)
         self.proc = psutil.Process(pid or os.getpid())
         self.proc.cpu_percent(None)
         psutil.cpu_percent(None)
@@ -31,11 +31,11 @@ class PsutilMonitor(Monitor):
         _, self._mdir = cgroup.memory_dir()
 
     def sample(self) -> Dict[str, Any]:
-        row = {
+        row: Dict[str, Any] = {
             "proc_cpu_percent": self.proc.cpu_percent(None),
             "sys_cpu_percent": psutil.cpu_percent(None),
             "rss_mb": self.proc.memory_info().rss / MIB,
-        }  # type: Dict[str, Any]
+        }
         if self._tick % self.full_every == 0:
             full = process_memory(self.proc)
             row["pss_mb"] = full["pss_mb"]
@@ -55,7 +55,7 @@ class PsutilMonitor(Monitor):
         def col(key: str) -> List[float]:
             return [r[key] for r in self.samples if r.get(key) is not None]
 
-        out = {}  # type: Dict[str, Any]
+        out: Dict[str, Any] = {}
         for key in ("rss_mb", "pss_mb", "uss_mb", "sys_mem_used_mb", "swap_used_mb", "cgroup_mem_mb",
                     "cgroup_swap_mb"):
             vals = col(key)
