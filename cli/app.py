@@ -158,7 +158,7 @@ def devices_cmd(as_json: JsonOpt = False) -> None:
 @results_app.command("list")
 def results_list(results: ResultsOpt = RESULTS_DIR, as_json: JsonOpt = False) -> None:
     """List campaigns and their runs by status."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for camp in sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []:
         counts: dict[str, int] = {}
         for s in store.iter_runs(camp):
@@ -176,7 +176,7 @@ def main() -> None:
     try:
         app()
     except InputError as e:
-        err.print("[red]error:[/] %s" % e, highlight=False)
+        sys.stderr.write("error: %s\n" % e)
         sys.exit(EXIT_BAD_INPUT)
 
 

@@ -146,7 +146,7 @@ def load(path: Union[str, Path]) -> Matrix:
             try:
                 Cell.model_validate({key: value})
             except ValidationError as e:
-                raise yamlfile.error_from(e, path, node, ["axes", key, i]) from None
+                raise yamlfile.error_from(e, path, node, ["axes", key, i], drop=1) from None
             if value is None and key in ("model", "framework"):
                 raise InputError(str(path), "axes.%s[%d]" % (key, i), "must not be null",
                                  yamlfile.line_of(node, ["axes", key, i]))

@@ -61,9 +61,11 @@ def validate(model: type[BaseModel], data: Any, path: Path, node: Optional[yaml.
 
 
 def error_from(e: ValidationError, path: Path, node: Optional[yaml.Node],
-               prefix: Sequence[Union[str, int]] = ()) -> InputError:
+               prefix: Sequence[Union[str, int]] = (), drop: int = 0) -> InputError:
+    """`drop` leading parts of pydantic's location are dropped (when the prefix already names them)."""
     err = e.errors()[0]
-    loc = list(prefix) + [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    own = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))][drop:]
+    loc = list(prefix) + own
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown key"

@@ -15,7 +15,9 @@ from typing import Any, Dict, List, Optional
 import psutil
 
 from . import backends, env, inputs, monitors
+from .backends.base import Backend, BackendUnavailable
 from .fsutil import write_json, write_jsonl
+from .monitors.base import Monitor, MonitorUnavailable
 from .monitors.psutil_monitor import process_memory
 from .spec import Phase, RunResult, RunSpec
 from .timing import noise_check, summarize
@@ -56,8 +58,8 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     result = RunResult(run_id=spec.run_id, status="failed", spec=spec.to_dict())
     phases = _Phases()
     samples: List[Dict[str, Any]] = []
-    running: List[monitors.Monitor] = []
-    backend: Optional[backends.Backend] = None
+    running: List[Monitor] = []
+    backend: Optional[Backend] = None
     env_start = env.capture()
     try:
         for name in spec.monitors:
@@ -106,9 +108,9 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
         phases.end()
         result.memory.update(process_memory(psutil.Process()))
         result.status = "ok"
-    except backends.BackendUnavailable as e:
+    except BackendUnavailable as e:
         result.status, result.reason = "failed", str(e)
-    except monitors.MonitorUnavailable as e:
+    except MonitorUnavailable as e:
         result.status, result.reason = "failed", str(e)
     except inputs.InputError as e:
         result.status, result.reason = "failed", "input: %s" % e
@@ -128,7 +130,7 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
 
 
 def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases, samples: List[Dict[str, Any]],
-            running: List["monitors.Monitor"], backend: Optional["backends.Backend"],
+            running: List[Monitor], backend: Optional[Backend],
             env_start: Dict[str, Any]) -> RunResult:
     mon_rows: List[Dict[str, Any]] = []
     for m in running:

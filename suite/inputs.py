@@ -1,7 +1,7 @@
 """Input batches: synthetic tensors by default, or images from a local folder."""
 
 import os
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 import numpy as np
 
@@ -41,11 +41,11 @@ def load_image(path: str, shape: Tuple[int, ...]) -> np.ndarray:
     except ImportError:
         raise InputError("reading images needs Pillow, which this image does not have; use synthetic input") from None
     _, h, w = shape
-    with Image.open(path) as im:
-        im = im.convert("RGB")
+    with Image.open(path) as f:
+        im: Any = f.convert("RGB")
         scale = (h / 0.875) / min(im.size)
         im = im.resize((max(w, int(round(im.size[0] * scale))), max(h, int(round(im.size[1] * scale)))),
-                       Image.BILINEAR)
+                       getattr(Image, "BILINEAR", 2))
         left = (im.size[0] - w) // 2
         top = (im.size[1] - h) // 2
         im = im.crop((left, top, left + w, top + h))

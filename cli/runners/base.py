@@ -136,9 +136,9 @@ def finalize(spec: RunSpec, run_dir: Path, fate: Fate) -> RunResult:
     elif problem:
         result.reason = "%s (exit code %s)" % (problem, fate.exit_code)
     inside = (result.env.get("start") or {}).get("cgroup") or {}
-    limits = compare_limits(spec, inside) if inside else {"match": None, "mismatches": ["not read inside"]}
+    limits: dict[str, Any] = (compare_limits(spec, inside) if inside
+                              else {"match": None, "mismatches": ["limits were not read inside the run"]})
     limits["notes"] = fate.limit_notes
-    limits["host_view"] = fate.limits_applied
     host = asdict(fate)
     host["limits"] = limits
     host["command_line"] = " ".join(shlex.quote(c) for c in fate.command)

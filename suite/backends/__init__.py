@@ -24,7 +24,7 @@ def get(name: str) -> Type[Backend]:
         mod = importlib.import_module(module)
     except ImportError as e:
         raise BackendUnavailable("framework %r: its runtime is not installed here (%s)" % (name, e)) from e
-    return getattr(mod, attr)  # type: ignore[no-any-return]
+    return getattr(mod, attr)  # type: ignore[no-any-return,unused-ignore]
 
 
 def probe(name: str) -> Optional[str]:

@@ -1,7 +1,7 @@
 """The backend interface every runtime implements. One synchronising timer per backend."""
 
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -15,8 +15,8 @@ class BackendUnavailable(RuntimeError):
 class Backend:
     name = "base"
     layout = "NCHW"  # input layout the model expects
-    precisions = ("fp32",)
-    placements = ("cpu",)
+    precisions: Tuple[str, ...] = ("fp32",)
+    placements: Tuple[str, ...] = ("cpu",)
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
         self.spec = spec

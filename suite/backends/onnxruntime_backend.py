@@ -24,7 +24,7 @@ class OnnxRuntimeBackend(Backend):
         super().__init__(spec, models_dir)
         self.session: Optional[ort.InferenceSession] = None
         self.input_name = ""
-        self.input_dtype = np.float32
+        self.input_dtype: Any = np.float32
 
     def versions(self) -> Dict[str, str]:
         return {"onnxruntime": ort.__version__, "providers_available": ",".join(ort.get_available_providers())}

@@ -26,7 +26,7 @@ def build_model(name: str, num_classes: int = 1000) -> "torch.nn.Module":
     fn = getattr(torchvision.models, name, None)  # old torchvision (JetPack 4)
     if fn is None:
         raise BackendUnavailable("torchvision %s has no model %r" % (torchvision.__version__, name))
-    return fn(pretrained=False, **kwargs)  # type: ignore[no-any-return]
+    return fn(pretrained=False, **kwargs)
 
 
 class TorchBackend(Backend):
@@ -43,10 +43,10 @@ class TorchBackend(Backend):
         self._grad = getattr(torch, "inference_mode", torch.no_grad)
 
     def versions(self) -> Dict[str, str]:
-        out = {"torch": torch.__version__}
+        out = {"torch": str(torch.__version__)}
         try:
             import torchvision
-            out["torchvision"] = torchvision.__version__
+            out["torchvision"] = str(torchvision.__version__)
         except ImportError:
             pass
         if torch.version.cuda:
@@ -114,4 +114,4 @@ class TorchBackend(Backend):
 
     def output(self, batch: np.ndarray) -> np.ndarray:
         out = self.infer(batch)
-        return out.detach().float().cpu().numpy()  # type: ignore[no-any-return]
+        return out.detach().float().cpu().numpy()

@@ -1,0 +1,50 @@
+# edgebench: `make bench` runs a matrix and writes its report; `make test` runs lint and every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEVICE ?= host-cpu
+MATRIX ?= matrices/smoke.yaml
+RUNNER ?= local
+RESULTS ?= results
+PYTEST_ARGS ?=
+
+.PHONY: setup bench test lint unit integration schema clean docker
+
+setup: $(VENV)/.installed
+
+# Re-installs when pyproject.toml changes. torch 2.14.1 + torchvision 0.29.1 are pinned in the `torch` extra.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[torch,onnx,dev]"
+	touch $@
+
+bench: setup
+	$(BIN)/edgebench run $(MATRIX) --device $(DEVICE) --runner $(RUNNER) --results $(RESULTS)
+
+lint: setup
+	$(BIN)/ruff check cli suite tests benchmarks
+	$(BIN)/vermin --no-tips --violations --target=3.6- --eval-annotations --backport dataclasses --backport typing suite
+	rm -rf build/mypy && mkdir -p build/mypy/edgebench && ln -s ../../../cli build/mypy/edgebench/cli && \
+	  ln -s ../../../suite build/mypy/edgebench/suite
+	cd build/mypy && MYPYPATH=. ../../$(BIN)/mypy --config-file ../../pyproject.toml -p edgebench
+	$(BIN)/edgebench schema --out build/schemas >/dev/null && diff -r build/schemas schemas
+
+docker:
+	bash scripts/setup-docker.sh
+
+unit: setup
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
+
+test: lint
+	@if [ -f scripts/setup-docker.sh ]; then bash scripts/setup-docker.sh || echo "make test: no Docker engine; docker tests will fail under CI=true"; fi
+	$(BIN)/pytest -q -ra tests $(PYTEST_ARGS)
+
+schema: setup
+	$(BIN)/edgebench schema --out schemas
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,93 @@
+"""`edgebench report CAMPAIGN`: tables, figures and report.md from a campaign's saved files."""
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+
+from ..analysis.tables import load
+from . import figures, markdown
+from .summary import cell_keys, summarize
+
+REPORT_DIR = "_report"  # inside the campaign; '_' keeps it out of the store's run folders
+ENV_KEYS = ("kernel", "os", "machine", "hostname", "cpu_model", "cpu_count", "cpu_governor", "memory_total_mb",
+            "swap_total_mb", "in_container", "python", "numpy", "edgebench_version", "runner", "device")
+
+
+@dataclass
+class ReportData:
+    campaign: str
+    campaign_dir: Path
+    out_dir: Path
+    runs: pd.DataFrame  # one row per readable run (analysis.tables)
+    summary: pd.DataFrame  # one row per cell (report.summary)
+    keys: list[str]  # the columns that make a cell
+    damaged: list[tuple[Path, str]] = field(default_factory=list)  # folders skipped, and why
+    warnings: list[tuple[Path, str]] = field(default_factory=list)  # runs kept with a stream unreadable
+    environment: dict[str, Any] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # figures not drawn, and why
+    files: list[Path] = field(default_factory=list)  # everything written
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = {str(k): int(v) for k, v in self.runs["status"].value_counts().items()} if not self.runs.empty else {}
+        if self.damaged:
+            c["damaged"] = len(self.damaged)
+        return c
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        if self.summary.empty:
+            return self.summary
+        return self.summary[self.summary["flags"] != ""]
+
+
+def environment(runs: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
+    """Distinct values of each environment field over the runs (more than one is worth a look),
+    the runtime version and image per framework, and the campaign file's own record."""
+    env: dict[str, Any] = {}
+    for k in ENV_KEYS:
+        if k in runs:
+            env[k] = sorted({str(v) for v in runs[k].dropna()})
+    fw: dict[str, Any] = {}
+    if "framework" in runs:
+        for name, g in runs.groupby("framework"):
+            fw[str(name)] = {"version": sorted({str(v) for v in g.get("runtime_version", pd.Series()).dropna()}),
+                             "image": sorted({str(v) for v in g.get("image", pd.Series()).dropna()})}
+    env["frameworks"] = fw
+    env["varies"] = [k for k in ENV_KEYS if len(env.get(k) or []) > 1 and k != "hostname"]
+    env["campaign"] = {k: info.get(k) for k in ("name", "matrix_file", "runner", "created", "updated",
+                                                "edgebench_version") if k in info}
+    if isinstance(info.get("device"), dict):
+        env["campaign"]["device"] = info["device"].get("name")
+    return env
+
+
+def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportData:
+    """Read the campaign, group runs into cells, write summary.csv, runs.csv, PNG figures and report.md
+    into out_dir (default CAMPAIGN/_report). Damaged run folders are listed, never read as data."""
+    campaign_dir = Path(campaign_dir)
+    t = load(campaign_dir)
+    out = Path(out_dir) if out_dir is not None else campaign_dir / REPORT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(t.runs)
+    data = ReportData(campaign=t.campaign, campaign_dir=campaign_dir, out_dir=out, runs=t.runs, summary=summary,
+                      keys=cell_keys(t.runs) if not t.runs.empty else [], damaged=t.damaged, warnings=t.warnings,
+                      environment=environment(t.runs, t.info))
+    for name, df in (("summary.csv", summary), ("runs.csv", t.runs)):
+        df.to_csv(out / name, index=False)
+        data.files.append(out / name)
+    for drawn in figures.draw_all(summary, t.runs, out, t.campaign):
+        if isinstance(drawn, Path):
+            data.figures.append(drawn)
+            data.files.append(drawn)
+        else:
+            data.notes.append(drawn)
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    md = out / "report.md"
+    md.write_text(markdown.write(data, stamp))
+    data.files.append(md)
+    return data

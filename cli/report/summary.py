@@ -1,0 +1,124 @@
+"""Runs grouped into cells (everything but the repetition), with counts, medians over repetitions and flags."""
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+from edgebench.suite.spec import STATUSES
+
+# Always in the cell key; the others only when they vary within the campaign.
+BASE_KEYS = ["model", "framework", "precision", "batch_size", "limit_memory_mb"]
+OPTIONAL_KEYS = ["input_shape", "threads", "placement", "limit_memory_swap_mb", "limit_swappiness", "limit_cpus",
+                 "device", "warmups", "iterations"]
+FLAGS = ("unexpected", "noisy", "fallback", "limits_mismatch", "limits_unread")
+DEFAULT_CV = 0.10
+
+
+def cell_keys(runs: pd.DataFrame) -> list[str]:
+    keys = [k for k in BASE_KEYS if k in runs]
+    keys += [k for k in OPTIONAL_KEYS if k in runs and runs[k].nunique(dropna=False) > 1]
+    keys += sorted(c for c in runs.columns if c.startswith("label_"))
+    return keys
+
+
+def _median(s: pd.Series) -> Optional[float]:
+    s = pd.to_numeric(s, errors="coerce").dropna()
+    return float(s.median()) if len(s) else None
+
+
+def _max(s: pd.Series) -> Optional[float]:
+    s = pd.to_numeric(s, errors="coerce").dropna()
+    return float(s.max()) if len(s) else None
+
+
+def _join(s: pd.Series) -> str:
+    return ", ".join(sorted({str(v) for v in s.dropna() if str(v) != ""}))
+
+
+def _cell(g: pd.DataFrame) -> dict[str, Any]:
+    ok = g[g["status"] == "ok"]
+    row: dict[str, Any] = {"runs": len(g)}
+    for st in STATUSES:
+        row[st] = int((g["status"] == st).sum())
+    row["expect"] = _join(g["expect"])
+    row["unexpected_runs"] = int((~g["as_expected"].astype(bool)).sum())
+    row["as_expected"] = row["unexpected_runs"] == 0
+    row["status_check"] = "as expected" if row["as_expected"] else "unexpected: " + ", ".join(
+        "%d %s" % (n, st) for st, n in g.loc[~g["as_expected"].astype(bool), "status"].value_counts().items()
+    ) + " (expected %s)" % row["expect"]
+    p50 = _median(ok["p50_s"])
+    p99 = _median(ok["p99_s"])
+    warm = _median(ok["warmup_s"])
+    row["p50_ms_median_of_runs"] = None if p50 is None else 1000 * p50
+    row["p99_ms_median_of_runs"] = None if p99 is None else 1000 * p99
+    row["throughput_ips_median_of_runs"] = _median(ok["throughput_ips"])
+    row["warmup_ms_median_of_runs"] = None if warm is None else 1000 * warm
+    row["peak_rss_mb_max_of_runs"] = _max(g["peak_rss_mb"])
+    row["cv_max_of_runs"] = _max(ok["cv"])
+    row["p50_cv_across_runs"] = _spread(ok["p50_s"])
+    noisy, why = _noise(g, ok, row["p50_cv_across_runs"])
+    row["noisy"], row["noise_reason"] = noisy, why
+    row["placement_actual"] = _join(g["placement_actual"]) if "placement_actual" in g else ""
+    row["fell_back"] = bool(g["fell_back"].fillna(False).astype(bool).any()) if "fell_back" in g else False
+    match = g["limits_match"] if "limits_match" in g else pd.Series([None] * len(g))
+    asked = g[[c for c in g.columns if c.startswith("limit_") and c not in ("limit_notes",)]].notna().any(axis=1)
+    row["limits_mismatch"] = bool((match == False).any())  # noqa: E712 - None is "not read", not a mismatch
+    row["limits_unread"] = bool((match.isna() & asked).any())
+    row["limits_detail"] = "; ".join(sorted({str(v) for v in g.get("limits_mismatches", pd.Series(dtype=str)).dropna()
+                                             if v} | {str(v) for v in g.get("limit_notes", pd.Series(dtype=str))
+                                                      .dropna() if v}))
+    row["run_ids"] = " ".join(g["run_id"])
+    flags = {"unexpected": not row["as_expected"], "noisy": noisy, "fallback": row["fell_back"],
+             "limits_mismatch": row["limits_mismatch"], "limits_unread": row["limits_unread"]}
+    row["flags"] = ", ".join(k for k in FLAGS if flags[k])
+    return row
+
+
+def _spread(p50s: pd.Series) -> Optional[float]:
+    """CV of the per-run medians: how much the machine drifted between repetitions."""
+    a = pd.to_numeric(p50s, errors="coerce").dropna().to_numpy(dtype=float)
+    if a.size < 2 or a.mean() <= 0:
+        return None
+    return float(np.std(a, ddof=1) / a.mean())
+
+
+def _noise(g: pd.DataFrame, ok: pd.DataFrame, spread: Optional[float]) -> tuple[bool, str]:
+    """Noisy when any repetition was noisy (CV within a run), or the repetitions' medians disagree by
+    more than the same threshold (CV across runs)."""
+    reasons = ["rep %s: %s" % (r["repetition"], r["noise_reason"]) for _, r in g.iterrows()
+               if bool(r.get("noisy")) and r.get("noise_reason")]
+    thr_s = pd.to_numeric(g.get("cv_threshold", pd.Series(dtype=float)), errors="coerce").dropna()
+    thr = float(thr_s.min()) if len(thr_s) else DEFAULT_CV
+    if spread is not None and spread > thr:
+        reasons.append("p50 CV across %d runs %.1f%% > %.1f%%" % (len(ok), 100 * spread, 100 * thr))
+    return bool(reasons), "; ".join(reasons)
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell, sorted by the cell keys (no memory limit first)."""
+    if runs.empty:
+        return pd.DataFrame()
+    keys = cell_keys(runs)
+    rows = []
+    for key, g in runs.groupby(keys, dropna=False, sort=False):
+        vals = key if isinstance(key, tuple) else (key,)
+        row = {k: (None if _isnan(v) else v) for k, v in zip(keys, vals)}
+        row.update(_cell(g))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    return out.sort_values(keys, na_position="first", kind="stable").reset_index(drop=True)
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def mem_label(mem: Any, swap: Any = None) -> str:
+    """How a cell's memory limit reads in tables and figures."""
+    if mem is None or _isnan(mem):
+        return "none"
+    text = "%g MiB" % mem
+    if swap is not None and not _isnan(swap) and swap != mem:
+        text += " (+%g swap)" % (swap - mem)
+    return text

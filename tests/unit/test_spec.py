@@ -1,0 +1,74 @@
+"""RunSpec / RunResult: the versioned boundary between host and image."""
+
+import json
+
+import pytest
+
+from edgebench.suite import spec as specmod
+from edgebench.suite.spec import Limits, RunResult, RunSpec, SchemaError
+
+
+def test_round_trip_keeps_every_field() -> None:
+    s = RunSpec(model="resnet18", framework="torch", batch_size=8, input_shape=(3, 160, 160),
+                limits=Limits(memory_mb=512, memory_swap_mb=1024, swappiness=10), labels={"round": "ascending"})
+    back = RunSpec.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert back == s
+    assert back.run_id == s.run_id
+
+
+def test_run_id_is_pinned() -> None:
+    # Resume depends on ids staying the same across releases: a change here breaks every saved campaign.
+    s = RunSpec(model="resnet18", framework="torch", batch_size=8)
+    assert s.run_id == RunSpec.from_dict({"model": "resnet18", "framework": "torch", "batch_size": 8}).run_id
+    assert len(s.run_id) == 12
+    assert s.run_id == "703307827336", s.run_id
+
+
+def test_run_id_follows_what_is_measured_only() -> None:
+    base = RunSpec(model="resnet18", framework="torch")
+    same = [RunSpec(model="resnet18", framework="torch", campaign="other", expect="ok", timeout_s=5)]
+    differ = [RunSpec(model="resnet18", framework="torch", batch_size=2),
+              RunSpec(model="resnet18", framework="torch", repetition=1),
+              RunSpec(model="resnet18", framework="torch", limits=Limits(memory_mb=100)),
+              RunSpec(model="resnet18", framework="torch", labels={"round": "descending"})]
+    assert all(s.run_id == base.run_id for s in same)
+    assert len({s.run_id for s in differ} | {base.run_id}) == len(differ) + 1
+
+
+def test_unknown_key_is_named() -> None:
+    with pytest.raises(SchemaError, match="unknown key.*batchsize"):
+        RunSpec.from_dict({"model": "resnet18", "framework": "torch", "batchsize": 4}, "spec.json")
+
+
+def test_older_schema_is_upgraded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def v0_to_v1(d: dict) -> dict:
+        d = dict(d)
+        d["batch_size"] = d.pop("batch")
+        return d
+
+    monkeypatch.setattr(specmod, "SCHEMA_VERSION", 1)
+    monkeypatch.setitem(specmod.SPEC_UPGRADES, 0, v0_to_v1)
+    s = RunSpec.from_dict({"schema_version": 0, "model": "resnet18", "framework": "torch", "batch": 4})
+    assert s.batch_size == 4 and s.schema_version == 1
+
+
+def test_newer_schema_is_refused() -> None:
+    with pytest.raises(SchemaError, match="newer than this edgebench"):
+        RunSpec.from_dict({"schema_version": 99, "model": "m", "framework": "torch"}, "x.json")
+
+
+def test_result_round_trip_and_bad_status() -> None:
+    r = RunResult(run_id="abc", status="ok", spec={"model": "m"}, latencies_s=[0.1, 0.2],
+                  phases=[specmod.Phase("load", 1.0, 2.5, 100.0, 101.5)])
+    d = r.to_dict()
+    assert d["phases"][0]["duration_s"] == pytest.approx(1.5)
+    back = RunResult.from_dict(json.loads(json.dumps(d)))
+    assert back.phases[0].duration_s == pytest.approx(1.5) and back.latencies_s == [0.1, 0.2]
+    d["status"] = "great"
+    with pytest.raises(SchemaError, match="status 'great'"):
+        RunResult.from_dict(d, "result.json")
+
+
+def test_limits_swap() -> None:
+    assert Limits(memory_mb=100, memory_swap_mb=300).swap_mb == 200
+    assert Limits(memory_mb=100).swap_mb is None
