@@ -50,6 +50,14 @@ class _Phases:
             self._name = ""
 
 
+def timed_loop(backend: Backend, batch: Any, n: int, out: List[float]) -> List[float]:
+    """The timed loop every latency comes from: one synchronised timing per inference, appended
+    as it is taken so a failure part-way keeps what was measured."""
+    for _ in range(n):
+        out.append(backend.time_one(batch))
+    return out
+
+
 def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResult:
     """Run one spec; always returns (and writes) a RunResult, whatever happened."""
     if not os.path.isdir(outdir):
@@ -57,7 +65,6 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     signal.signal(signal.SIGTERM, _on_sigterm)
     result = RunResult(run_id=spec.run_id, status="failed", spec=spec.to_dict())
     phases = _Phases()
-    samples: List[Dict[str, Any]] = []
     running: List[Monitor] = []
     backend: Optional[Backend] = None
     env_start = env.capture()
@@ -86,19 +93,13 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
         phases.end()
 
         phases.begin("warmup")
-        for i in range(spec.warmups):
-            dt = backend.time_one(batch)
-            result.warmup_latencies_s.append(dt)
-            samples.append({"phase": "warmup", "index": i, "latency_s": dt})
+        timed_loop(backend, batch, spec.warmups, result.warmup_latencies_s)
         result.warmup_s = result.warmup_latencies_s[0] if result.warmup_latencies_s else None
         phases.end()
 
         phases.begin("measure")
         t0 = time.perf_counter()
-        for i in range(spec.iterations):
-            dt = backend.time_one(batch)
-            result.latencies_s.append(dt)
-            samples.append({"phase": "measure", "index": i, "latency_s": dt})
+        timed_loop(backend, batch, spec.iterations, result.latencies_s)
         backend.synchronize()
         result.measure_time_s = time.perf_counter() - t0
         # P1: pad so that slow-sampling profilers see the whole run; pads are not timed samples.
@@ -126,10 +127,10 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     finally:
         phases.end()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    return _finish(spec, outdir, result, phases, samples, running, backend, env_start)
+    return _finish(spec, outdir, result, phases, running, backend, env_start)
 
 
-def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases, samples: List[Dict[str, Any]],
+def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
             running: List[Monitor], backend: Optional[Backend],
             env_start: Dict[str, Any]) -> RunResult:
     mon_rows: List[Dict[str, Any]] = []
@@ -139,6 +140,8 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases, samp
             row["monitor"] = m.name
             mon_rows.append(row)
     result.phases = phases.done
+    samples = ([{"phase": "warmup", "index": i, "latency_s": v} for i, v in enumerate(result.warmup_latencies_s)]
+               + [{"phase": "measure", "index": i, "latency_s": v} for i, v in enumerate(result.latencies_s)])
     result.summary = summarize(result.latencies_s)
     result.inferences = spec.batch_size * len(result.latencies_s)
     if result.measure_time_s:

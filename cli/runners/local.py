@@ -59,6 +59,7 @@ class LocalRunner:
                 time.sleep(spec.settle_s)
             with open(run_dir / "log", "ab") as log:
                 t0 = time.monotonic()
+                fate.extra["start_wall"] = time.time()
                 proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True)
                 try:
