@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 some runs did not end as expected, 2 bad input.
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -79,6 +80,7 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
             results: ResultsOpt = RESULTS_DIR, models: ModelsOpt = artifacts.DEFAULT_DIR,
             name: Annotated[Optional[str], typer.Option("--campaign", help="campaign folder name")] = None,
             allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios on a host without swap")] = False,
+            report: Annotated[bool, typer.Option(help="write the report when the campaign ends")] = True,
             as_json: JsonOpt = False) -> None:
     """Run every cell of a matrix; re-running resumes (finished runs are kept, never overwritten)."""
     p = plan.build(matrix, device, name or "")
@@ -93,6 +95,12 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
                "unexpected": [{"run_id": x.run_id, "status": x.status, "expected": x.spec.get("expect") or "ok",
                                "reason": x.reason} for x in outcome.unexpected],
                "set_aside": outcome.set_aside}
+    data = None
+    if report:
+        from .report import build_report, render
+
+        data = build_report(outcome.dir)
+        summary["report"] = str(data.out_dir)
     if as_json:
         _emit_json(summary)
     else:
@@ -104,7 +112,31 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
         for x in outcome.unexpected:
             out.print("[red]unexpected[/] %s %s (expected %s): %s" % (x.run_id, x.status,
                                                                      x.spec.get("expect") or "ok", x.reason))
+        if data is not None:
+            out.print(render(data))
+            out.print("report: %s" % (data.out_dir / "report.md"))
     raise typer.Exit(EXIT_FAILED if outcome.unexpected else EXIT_OK)
+
+
+@app.command("report")
+def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="campaign folder or name")],
+               results: ResultsOpt = RESULTS_DIR,
+               out_dir: Annotated[Optional[Path], typer.Option("--out", help="default: CAMPAIGN/report")] = None,
+               as_json: JsonOpt = False) -> None:
+    """Summarise a campaign: table per cell, CSV, PNG figures and report.md, from saved files only."""
+    from .report import build_report, render, to_json
+
+    camp = store.resolve_campaign(campaign_name, results)
+    if not camp.is_dir():
+        raise InputError(str(camp), "", "no such campaign folder")
+    data = build_report(camp, out_dir)
+    if as_json:
+        _emit_json(to_json(data))
+        return
+    out.print(render(data))
+    for path, problem in data.damaged:
+        err.print("skipped %s: %s" % (path, problem))
+    out.print("report: %s" % (data.out_dir / "report.md"))
 
 
 @app.command("replay")
@@ -172,12 +204,39 @@ def results_list(results: ResultsOpt = RESULTS_DIR, as_json: JsonOpt = False) ->
         out.print("%s  %s" % (r["campaign"], ", ".join("%d %s" % (v, k) for k, v in sorted(r["runs"].items()))))
 
 
+@results_app.command("export")
+def results_export(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN")], results: ResultsOpt = RESULTS_DIR,
+                   out_dir: Annotated[Optional[Path], typer.Option("--out", help="default: CAMPAIGN/export")] = None,
+                   as_json: JsonOpt = False) -> None:
+    """Write one Parquet file per table (runs, samples, monitor)."""
+    from .analysis.export import export
+
+    camp = store.resolve_campaign(campaign_name, results)
+    if not camp.is_dir():
+        raise InputError(str(camp), "", "no such campaign folder")
+    paths = export(camp, out_dir)
+    if as_json:
+        _emit_json([str(p) for p in paths])
+    else:
+        for p in paths:
+            out.print(str(p))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # SIGTERM (a CI cancel, `kill`) stops the run in progress and removes its cgroup or container too.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except InputError as e:
         sys.stderr.write("error: %s\n" % e)
         sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: finished runs are saved; run the same command again to resume\n")
+        sys.exit(130)
 
 
 if __name__ == "__main__":
