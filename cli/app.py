@@ -26,7 +26,7 @@ app = typer.Typer(help="Reproducible benchmarks of deep-learning inference on ed
 results_app = typer.Typer(help="Work with saved results.", no_args_is_help=True)
 app.add_typer(results_app, name="results")
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]
 DeviceOpt = Annotated[Optional[str], typer.Option("--device", "-d", help="device profile (images/DEVICE)")]
@@ -121,7 +121,7 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
 @app.command("report")
 def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="campaign folder or name")],
                results: ResultsOpt = RESULTS_DIR,
-               out_dir: Annotated[Optional[Path], typer.Option("--out", help="default: CAMPAIGN/report")] = None,
+               out_dir: Annotated[Optional[Path], typer.Option("--out", help="default: CAMPAIGN/_report")] = None,
                as_json: JsonOpt = False) -> None:
     """Summarise a campaign: table per cell, CSV, PNG figures and report.md, from saved files only."""
     from .report import build_report, render, to_json
@@ -135,8 +135,9 @@ def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", 
         return
     out.print(render(data))
     for path, problem in data.damaged:
-        err.print("skipped %s: %s" % (path, problem))
+        err.print("skipped %s: %s" % (path, problem), highlight=False)
     out.print("report: %s" % (data.out_dir / "report.md"))
+    raise typer.Exit(EXIT_FAILED if data.unexpected else EXIT_OK)
 
 
 @app.command("replay")
@@ -206,17 +207,21 @@ def results_list(results: ResultsOpt = RESULTS_DIR, as_json: JsonOpt = False) ->
 
 @results_app.command("export")
 def results_export(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN")], results: ResultsOpt = RESULTS_DIR,
-                   out_dir: Annotated[Optional[Path], typer.Option("--out", help="default: CAMPAIGN/export")] = None,
+                   out_dir: Annotated[Optional[Path], typer.Option("--out", help="default: CAMPAIGN/_export")] = None,
                    as_json: JsonOpt = False) -> None:
     """Write one Parquet file per table (runs, samples, monitor)."""
     from .analysis.export import export
+    from .analysis.tables import load
 
     camp = store.resolve_campaign(campaign_name, results)
-    if not camp.is_dir():
-        raise InputError(str(camp), "", "no such campaign folder")
-    paths = export(camp, out_dir)
+    tables = load(camp)
+    paths = export(camp, out_dir, tables=tables)
+    for path, why in tables.damaged:
+        err.print("skipped %s: %s" % (path, why), highlight=False)
     if as_json:
-        _emit_json([str(p) for p in paths])
+        _emit_json({"files": [str(p) for p in paths],
+                    "rows": {"runs": len(tables.runs), "samples": len(tables.samples), "monitor": len(tables.monitor)},
+                    "damaged": [{"path": str(p), "problem": w} for p, w in tables.damaged]})
     else:
         for p in paths:
             out.print(str(p))

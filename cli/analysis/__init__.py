@@ -1,0 +1,1 @@
+"""Saved results as pandas tables (tables.load) and Parquet (export.export). Readers use saved files only."""

@@ -154,15 +154,18 @@ def _limits(res: RunResult) -> dict[str, Any]:
     """Limits asked, and applied as read inside the run; where the child wrote nothing (killed
     early), as the host read them back, and the columns say which."""
     asked = (res.spec.get("limits") or {})
-    lim = (res.host or {}).get("limits") or {}
-    applied, match, mism, source = lim.get("applied"), lim.get("match"), lim.get("mismatches") or [], "inside"
-    if applied is None and lim.get("host_view"):
+    host = res.host or {}
+    lim = host.get("limits") or {}
+    applied, match, mism = lim.get("applied"), lim.get("match"), lim.get("mismatches") or []
+    source: Optional[str] = "inside"
+    host_view = lim.get("host_view") or host.get("limits_applied")  # cgroup files as the host read them
+    if applied is None and host_view:
         try:
             spec = RunSpec.from_dict(res.spec)
         except (SchemaError, TypeError, ValueError):
             spec = None
         if spec is not None:
-            cmp = compare_limits(spec, lim["host_view"])
+            cmp = compare_limits(spec, host_view)
             applied, match, mism, source = cmp["applied"], cmp["match"], cmp["mismatches"], "host"
     if applied is None:
         source = None
@@ -248,7 +251,7 @@ def phase_of(t_mono: float, res: RunResult) -> Optional[str]:
         return None
     for p in res.phases:
         if p.start_mono <= t_mono <= p.end_mono:
-            return p.name
+            return str(p.name)
     if t_mono < res.phases[0].start_mono:
         return "pre"
     if t_mono > res.phases[-1].end_mono:

@@ -39,10 +39,22 @@ class ReportData:
         return c
 
     @property
+    def unexpected(self) -> int:
+        """Runs that did not end as their cell expected, plus damaged folders (for the exit code)."""
+        n = int(self.summary["unexpected_runs"].sum()) if not self.summary.empty else 0
+        return n + len(self.damaged)
+
+    @property
     def flagged(self) -> pd.DataFrame:
         if self.summary.empty:
             return self.summary
         return self.summary[self.summary["flags"] != ""]
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float):
+        return "%d" % v if v.is_integer() else "%.1f" % v
+    return str(v)
 
 
 def environment(runs: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +63,7 @@ def environment(runs: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
     env: dict[str, Any] = {}
     for k in ENV_KEYS:
         if k in runs:
-            env[k] = sorted({str(v) for v in runs[k].dropna()})
+            env[k] = sorted({_text(v) for v in runs[k].dropna()})
     fw: dict[str, Any] = {}
     if "framework" in runs:
         for name, g in runs.groupby("framework"):

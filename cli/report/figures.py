@@ -1,20 +1,20 @@
-"""PNG figures of a report (matplotlib, Agg backend: no display needed).
+"""PNG figures of a report (matplotlib Figure objects: no pyplot state, no display needed).
 
 Each function returns the file it wrote, or a note saying why it drew nothing.
 """
 
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
 
 Drawn = Union[Path, str]  # a written file, or why nothing was drawn
 DPI = 120
+ROUND_MARKERS = "o^sDv"
 
 
 def base_cells(summary: pd.DataFrame) -> pd.DataFrame:
@@ -32,6 +32,17 @@ def base_cells(summary: pd.DataFrame) -> pd.DataFrame:
         p50=("p50_ms_median_of_runs", "median"), p99=("p99_ms_median_of_runs", "median"),
         thr=("throughput_ips_median_of_runs", "median"), mem=("_mem", "first"))
     return agg
+
+
+def _shade(series: list[str], name: str) -> tuple[float, float, float]:
+    """One hue per framework, lighter for each larger batch."""
+    groups = list(dict.fromkeys(s.rsplit(" b", 1)[0] for s in series))
+    group = name.rsplit(" b", 1)[0]
+    members = [s for s in series if s.rsplit(" b", 1)[0] == group]
+    base = np.array(to_rgb(colormaps.get_cmap("tab10")(groups.index(group) % 10)))
+    f = 0.6 * members.index(name) / max(1, len(members) - 1) if len(members) > 1 else 0.0
+    r, g, b = base + (1 - base) * f
+    return (float(r), float(g), float(b))
 
 
 def _series_label(row: pd.Series, precisions: int) -> str:
@@ -54,14 +65,13 @@ def latency_bars(summary: pd.DataFrame, path: Path, title: str) -> Drawn:
     models = sorted(cells["model"].unique())
     series = sorted(cells["series"].unique(), key=lambda s: (s.rsplit(" b", 1)[0], int(s.rsplit(" b", 1)[1])))
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(models) * max(1, len(series) / 3)), 4.5))
-    cmap = plt.get_cmap("tab20")
+    fig, ax = _figure((max(6.0, 1.6 * len(models) * max(1, len(series) / 3)), 4.5))
     for i, name in enumerate(series):
         sub = cells[cells["series"] == name].set_index("model").reindex(models)
         x = np.arange(len(models)) + (i - (len(series) - 1) / 2) * width
         p50 = sub["p50"].to_numpy(dtype=float)
         up = np.clip(sub["p99"].to_numpy(dtype=float) - p50, 0, None)
-        ax.bar(x, p50, width, label=name, color=cmap(i % 20), yerr=[np.zeros_like(up), up], capsize=3,
+        ax.bar(x, p50, width, label=name, color=_shade(series, name), yerr=[np.zeros_like(up), up], capsize=3,
                error_kw={"elinewidth": 1})
     ax.set_xticks(np.arange(len(models)))
     ax.set_xticklabels(models)
@@ -81,7 +91,7 @@ def throughput_vs_batch(summary: pd.DataFrame, path: Path, title: str) -> Drawn:
     if cells.empty:
         return "throughput vs batch: no ok runs, nothing to draw"
     nprec = cells["precision"].nunique()
-    fig, ax = plt.subplots(figsize=(7.0, 4.5))
+    fig, ax = _figure((7.0, 4.5))
     markers = "osD^v<>ph*"
     for i, ((model, fw, prec), g) in enumerate(cells.groupby(["model", "framework", "precision"])):
         g = g.sort_values("batch_size")
@@ -106,16 +116,21 @@ def latency_vs_memory(runs: pd.DataFrame, path: Path, title: str) -> Drawn:
     lim = runs[runs["limit_memory_mb"].notna()] if "limit_memory_mb" in runs else runs.iloc[0:0]
     if lim.empty:
         return "latency vs memory limit: no run asked for a memory limit"
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = _figure((7.5, 4.5))
     groups = list(lim.groupby(["model", "framework", "precision", "batch_size"]))
-    cmap = plt.get_cmap("tab10")
+    cmap = colormaps.get_cmap("tab10")
     drew_ok = False
     for i, ((model, fw, prec, batch), g) in enumerate(groups):
         color = cmap(i % 10)
         label = "%s / %s %s b%d" % (model, fw, prec, batch)
         ok = g[g["status"] == "ok"]
         if not ok.empty:
-            ax.scatter(ok["limit_memory_mb"], 1000 * ok["p50_s"], color=color, label=label, s=24)
+            # P1 sweeps: one marker per round (ascending, descending, ...), so hysteresis shows.
+            by_round = ok.groupby("label_round") if "label_round" in ok else [(None, ok)]
+            for j, (rnd, part) in enumerate(by_round):
+                ax.scatter(part["limit_memory_mb"], 1000 * part["p50_s"], color=color, s=24,
+                           marker=ROUND_MARKERS[j % len(ROUND_MARKERS)],
+                           label=label if rnd is None else "%s, %s" % (label, rnd))
             drew_ok = True
         trans = ax.get_xaxis_transform()  # x in data, y in axes fraction: the bottom edge
         for status, marker in (("oom", "x"), (None, "+")):
@@ -123,6 +138,15 @@ def latency_vs_memory(runs: pd.DataFrame, path: Path, title: str) -> Drawn:
             if not bad.empty:
                 ax.scatter(bad["limit_memory_mb"], [0.03] * len(bad), transform=trans, marker=marker, s=60,
                            color=color, label=None if not ok.empty else label)
+                for x in sorted(set(bad["limit_memory_mb"])):
+                    ax.annotate(status or "failed", (x, 0.03), xycoords=trans, xytext=(6, 4),
+                                textcoords="offset points", fontsize=7, color=color)
+    lo, hi = float(lim["limit_memory_mb"].min()), float(lim["limit_memory_mb"].max())
+    pad = 0.05 * (hi - lo) if hi > lo else 0.1 * hi or 1.0
+    ax.set_xlim(lo - pad, hi + pad)  # the failure markers use an axes transform, so autoscale misses them
+    if drew_ok:
+        top = float((1000 * lim.loc[lim["status"] == "ok", "p50_s"]).max())
+        ax.set_ylim(0, 1.12 * top)
     ax.set_xlabel("memory limit, MiB (cgroup)")
     ax.set_ylabel("p50 latency per batch, ms")
     if not drew_ok:
@@ -135,11 +159,15 @@ def latency_vs_memory(runs: pd.DataFrame, path: Path, title: str) -> Drawn:
     return _save(fig, path)
 
 
-def _save(fig: "plt.Figure", path: Path) -> Path:
+def _figure(size: tuple[float, float]) -> tuple[Figure, Any]:
+    fig = Figure(figsize=size)
+    return fig, fig.subplots()
+
+
+def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    fig.savefig(path, dpi=DPI)  # Figure uses the Agg canvas for PNG
     return path
 
 

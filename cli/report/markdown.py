@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from edgebench.suite.spec import STATUSES
 
 from .summary import mem_label
 
@@ -33,8 +34,6 @@ def cell_name(row: "pd.Series[Any]", keys: list[str]) -> str:
 
 
 def counts_text(row: "pd.Series[Any]") -> str:
-    from edgebench.suite.spec import STATUSES
-
     return ", ".join("%d %s" % (row[s], s) for s in STATUSES if row.get(s))
 
 
@@ -95,6 +94,8 @@ def _flagged(data: "ReportData") -> list[str]:
             why.append("limits not as asked: %s" % (r["limits_detail"] or "?"))
         if r["limits_unread"]:
             why.append("limits asked but not read back%s" % (": " + r["limits_detail"] if r["limits_detail"] else ""))
+        if r["limits_note"] and not (r["limits_mismatch"] or r["limits_unread"]):
+            why.append("runner's note on limits: %s" % r["limits_detail"])
         lines.append("- **%s** (runs %s): %s" % (cell_name(r, data.keys), r["run_ids"], "; ".join(why)))
     for path, problem in data.damaged:
         lines.append("- damaged run folder `%s`, skipped: %s" % (path, problem))

@@ -8,10 +8,10 @@ import pandas as pd
 from edgebench.suite.spec import STATUSES
 
 # Always in the cell key; the others only when they vary within the campaign.
-BASE_KEYS = ["model", "framework", "precision", "batch_size", "limit_memory_mb"]
-OPTIONAL_KEYS = ["input_shape", "threads", "placement", "limit_memory_swap_mb", "limit_swappiness", "limit_cpus",
+BASE_KEYS = ["model", "framework", "precision", "batch_size", "limit_memory_mb", "limit_memory_swap_mb"]
+OPTIONAL_KEYS = ["input_shape", "threads", "placement", "limit_swappiness", "limit_cpus",
                  "device", "warmups", "iterations"]
-FLAGS = ("unexpected", "noisy", "fallback", "limits_mismatch", "limits_unread")
+FLAGS = ("unexpected", "noisy", "fallback", "limits_mismatch", "limits_unread", "limits_note")
 DEFAULT_CV = 0.10
 
 
@@ -55,24 +55,30 @@ def _cell(g: pd.DataFrame) -> dict[str, Any]:
     row["throughput_ips_median_of_runs"] = _median(ok["throughput_ips"])
     row["warmup_ms_median_of_runs"] = None if warm is None else 1000 * warm
     row["peak_rss_mb_max_of_runs"] = _max(g["peak_rss_mb"])
+    row["cgroup_peak_mb_max_of_runs"] = _max(g["cgroup_peak_mb"]) if "cgroup_peak_mb" in g else None
     row["cv_max_of_runs"] = _max(ok["cv"])
     row["p50_cv_across_runs"] = _spread(ok["p50_s"])
     noisy, why = _noise(g, ok, row["p50_cv_across_runs"])
     row["noisy"], row["noise_reason"] = noisy, why
     row["placement_actual"] = _join(g["placement_actual"]) if "placement_actual" in g else ""
     row["fell_back"] = bool(g["fell_back"].fillna(False).astype(bool).any()) if "fell_back" in g else False
-    match = g["limits_match"] if "limits_match" in g else pd.Series([None] * len(g))
-    asked = g[[c for c in g.columns if c.startswith("limit_") and c not in ("limit_notes",)]].notna().any(axis=1)
+    match = g["limits_match"] if "limits_match" in g else pd.Series([None] * len(g), index=g.index)
+    asked = g[[c for c in g.columns if c.startswith("limit_") and c != "limit_notes"]].notna().any(axis=1)
     row["limits_mismatch"] = bool((match == False).any())  # noqa: E712 - None is "not read", not a mismatch
     row["limits_unread"] = bool((match.isna() & asked).any())
-    row["limits_detail"] = "; ".join(sorted({str(v) for v in g.get("limits_mismatches", pd.Series(dtype=str)).dropna()
-                                             if v} | {str(v) for v in g.get("limit_notes", pd.Series(dtype=str))
-                                                      .dropna() if v}))
+    notes = _texts(g, "limit_notes")
+    row["limits_note"] = bool(notes)  # e.g. not root, no swap: what the runner could not apply
+    row["limits_detail"] = "; ".join(sorted(set(_texts(g, "limits_mismatches")) | set(notes)))
     row["run_ids"] = " ".join(g["run_id"])
     flags = {"unexpected": not row["as_expected"], "noisy": noisy, "fallback": row["fell_back"],
-             "limits_mismatch": row["limits_mismatch"], "limits_unread": row["limits_unread"]}
+             "limits_mismatch": row["limits_mismatch"], "limits_unread": row["limits_unread"],
+             "limits_note": row["limits_note"]}
     row["flags"] = ", ".join(k for k in FLAGS if flags[k])
     return row
+
+
+def _texts(g: pd.DataFrame, col: str) -> list[str]:
+    return sorted({str(v) for v in g[col].dropna() if str(v)}) if col in g else []
 
 
 def _spread(p50s: pd.Series) -> Optional[float]:
@@ -107,7 +113,16 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         row.update(_cell(g))
         rows.append(row)
     out = pd.DataFrame(rows)
-    return out.sort_values(keys, na_position="first", kind="stable").reset_index(drop=True)
+    return out.sort_values(keys, na_position="first", kind="stable", key=_sort_key).reset_index(drop=True)
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    """Labels are text ("2", "10"): sort them as numbers when they all are."""
+    if col.dtype == object or str(col.dtype).startswith(("str", "string")):
+        num = pd.to_numeric(col, errors="coerce")
+        if num.notna().sum() == col.notna().sum():
+            return num
+    return col
 
 
 def _isnan(v: Any) -> bool:
