@@ -3,10 +3,9 @@
 import json
 from pathlib import Path
 
-from rich.console import Console
-
 from edgebench.cli import campaign, plan
 from edgebench.cli.runners.local import LocalRunner
+from rich.console import Console
 
 MATRIX = """\
 name: adaptive

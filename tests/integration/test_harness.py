@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from edgebench.suite.spec import RunSpec
 
 
@@ -97,9 +96,8 @@ def test_failure_keeps_what_was_measured(tmp_path: Path, models_dir: Path) -> No
 
 
 def test_image_folder_input(tmp_path: Path, models_dir: Path, torch_rn18: str) -> None:
-    from PIL import Image
-
     from edgebench.suite import inputs
+    from PIL import Image
 
     folder = tmp_path / "imgs" / "class_a"
     folder.mkdir(parents=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from edgebench.cli import campaign, plan
 from edgebench.cli.runners.local import LocalRunner
 from edgebench.suite import cgroup as reader
 from edgebench.suite.spec import Limits, RunSpec
+
 from tests.conftest import is_root, need
 
 

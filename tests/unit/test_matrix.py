@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from edgebench.cli import plan
 from edgebench.cli.errors import InputError
 from edgebench.cli.matrix import Sweep

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from edgebench.suite import spec as specmod
 from edgebench.suite.spec import Limits, RunResult, RunSpec, SchemaError
 

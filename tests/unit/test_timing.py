@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from edgebench.suite.timing import median_ci, noise_check, summarize
 
 
