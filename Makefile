@@ -12,11 +12,12 @@ PYTEST_ARGS ?=
 
 setup: $(VENV)/.installed
 
-# Re-installs when pyproject.toml changes. torch 2.14.1 + torchvision 0.29.1 are pinned in the `torch` extra.
+# Re-installs when pyproject.toml changes. torch 2.14.1 + torchvision 0.29.1 are pinned in the `torch` extra;
+# TensorFlow (`convert`) is only for making TFLite artefacts on the host.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[torch,onnx,dev]"
+	$(BIN)/pip install -q -e ".[torch,onnx,tflite,convert,prune,dev]"
 	touch $@
 
 bench: setup

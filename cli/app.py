@@ -25,6 +25,16 @@ app = typer.Typer(help="Reproducible benchmarks of deep-learning inference on ed
                   no_args_is_help=True, pretty_exceptions_enable=False)
 results_app = typer.Typer(help="Work with saved results.", no_args_is_help=True)
 app.add_typer(results_app, name="results")
+
+
+def _mount() -> None:
+    """Sub-apps that live in their own modules."""
+    from .models_cmd import models_app
+
+    app.add_typer(models_app, name="models", help="Make, inspect and check model artefacts.")
+
+
+_mount()
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
 

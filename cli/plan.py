@@ -15,7 +15,7 @@ from .matrix import CELL_KEYS, Matrix
 from .matrix import load as load_matrix
 
 _LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
-_STARTUP_S = {"torch": 3.0, "onnxruntime": 1.0}  # import + load on this class of machine
+_STARTUP_S = {"torch": 3.0, "onnxruntime": 1.0, "tflite": 1.0}  # import + load on this class of machine
 _CPU_FLOPS = 60e9  # effective FLOP/s of one run on a small x86 host, for estimates only
 
 
@@ -50,9 +50,9 @@ class Plan:
         return list(seen.values())
 
 
-def _shape(value: Any, model: str) -> tuple[int, ...]:
+def _shape(value: Any, model: str, framework: str) -> tuple[int, ...]:
     if value is None:
-        return tuple(zoo.TORCHVISION.get(model, (3, 224, 224)))
+        return tuple(zoo.default_shape(model, framework))
     if isinstance(value, int):
         return (3, value, value)
     return tuple(int(v) for v in value)
@@ -148,7 +148,7 @@ def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, pat
 
 def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: devices.Device,
              campaign: str) -> PlannedRun:
-    shape = _shape(cell.get("input_shape"), cell["model"])
+    shape = _shape(cell.get("input_shape"), cell["model"], cell["framework"])
     kw = {k: v for k, v in cell.items() if k in CELL_KEYS and k not in _LIMIT_KEYS and k != "input_shape"}
     if "monitors" in kw:
         kw["monitors"] = tuple(kw["monitors"])
@@ -170,9 +170,9 @@ def _with(spec: RunSpec, **changes: Any) -> RunSpec:
 
 def estimate(spec: RunSpec) -> float:
     """Rough seconds for one run: start-up plus inferences at a nominal FLOP rate."""
-    gmacs = zoo.PUBLISHED_GMACS.get(spec.model, 1.0)
+    gmacs = zoo.PUBLISHED_GMACS.get(spec.model.split("+")[0], 1.0)
     c, h, w = spec.input_shape
-    dflt = zoo.TORCHVISION.get(spec.model, (3, 224, 224))
+    dflt = zoo.default_shape(spec.model, spec.framework)
     scale = (h * w) / float(dflt[1] * dflt[2])
     per_batch = 2 * gmacs * 1e9 * scale * spec.batch_size / _CPU_FLOPS + 0.002
     measure = max(per_batch * spec.iterations, spec.min_measure_s)

@@ -8,6 +8,7 @@ from .base import Backend, BackendUnavailable
 _REGISTRY: Dict[str, Tuple[str, str]] = {
     "torch": ("edgebench.suite.backends.torch_backend", "TorchBackend"),
     "onnxruntime": ("edgebench.suite.backends.onnxruntime_backend", "OnnxRuntimeBackend"),
+    "tflite": ("edgebench.suite.backends.tflite_backend", "TfliteBackend"),
 }
 
 

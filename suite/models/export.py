@@ -1,25 +1,29 @@
-"""Make model artefacts: calibrated random weights (torch state dict) and ONNX exports checked
-against torch's own outputs."""
+"""Make model artefacts: calibrated random weights (torch state dict), ONNX exports checked against
+torch's own outputs (pruned variants included), and TFLite FP32/FP16/INT8 from Keras applications
+checked against Keras. Every artefact folder gets a manifest.json."""
 
 import json
 import os
 import time
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
 from ..fsutil import write_json
+from . import zoo
 
 DEFAULT_OPSET = 17
 # float32 exports agree with torch to ~1e-6 of the output scale; 1e-4 leaves room for kernel order.
 RTOL = 1e-4
 
 
-def calibrated_model(model: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0) -> Any:
+def calibrated_model(model: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0,
+                     weights: Optional[str] = None) -> Any:
     """A torchvision net with random weights whose BatchNorm statistics were measured on random input.
 
     Without this, eval-mode nets like MobileNet give outputs near 1e-9: checks of exports become
     meaningless and CPUs may slow down on denormal numbers, which real weights never produce.
+    With `weights` (a state dict file), those weights are loaded instead and nothing is calibrated.
     """
     import torch
 
@@ -27,6 +31,9 @@ def calibrated_model(model: str, input_shape: Tuple[int, ...], num_classes: int 
 
     torch.manual_seed(seed)
     net = build_model(model, num_classes)
+    if weights:
+        net.load_state_dict(torch.load(weights, map_location="cpu"))
+        return net.eval()
     bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if bns:
         for m in bns:
@@ -40,43 +47,99 @@ def calibrated_model(model: str, input_shape: Tuple[int, ...], num_classes: int 
     return net.eval()
 
 
+def build_torch(model: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0,
+                weights: Optional[str] = None, calib_dir: Optional[str] = None) -> Tuple[Any, Dict[str, Any]]:
+    """The net for a zoo name, pruned when the name says so; and what was done to it (for the manifest)."""
+    base, variant = zoo.parse(model)
+    net = calibrated_model(base, input_shape, num_classes, seed, weights)
+    info: Dict[str, Any] = {}
+    if variant is not None:
+        from . import prune
+
+        calib = None
+        if calib_dir:
+            import torch
+
+            from .. import inputs
+
+            paths = inputs.list_images(calib_dir)[:16]
+            calib = torch.from_numpy(np.stack([inputs.load_image(p, input_shape) for p in paths]))
+        info["pruning"] = prune.prune(net, input_shape, variant[1] / 100.0, variant[0], num_classes, calib, seed)
+        net.eval()
+    return net, info
+
+
+def _manifest(model: str, fmt: str, path: str, input_shape: Tuple[int, ...], num_classes: int, seed: int,
+              params: int, precision: str = "fp32") -> Dict[str, Any]:
+    size = os.path.getsize(path)
+    return {
+        "model": model, "format": fmt, "precision": precision, "file": os.path.basename(path),
+        "input_shape": list(input_shape), "num_classes": num_classes, "seed": seed,
+        "size_bytes": size, "size_mb": size / 1e6, "size_mib": size / float(1 << 20), "parameters": int(params),
+        "made_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _torch_params(net: Any) -> int:
+    return int(sum(p.numel() for p in net.parameters()))
+
+
 def save_torch(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000,
-               seed: int = 0) -> Dict[str, Any]:
+               seed: int = 0, weights: Optional[str] = None) -> Dict[str, Any]:
     """Write out_dir/model.pt (a state dict the torch backend loads) and out_dir/manifest.json."""
     import torch
 
+    if zoo.parse(model)[1] is not None:
+        raise ValueError("pruned model %r: the torch backend loads torchvision state dicts; export it as "
+                         "onnx instead" % model)
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
-    net = calibrated_model(model, input_shape, num_classes, seed)
+    net = calibrated_model(model, input_shape, num_classes, seed, weights)
     path = os.path.join(out_dir, "model.pt")
+    t0 = time.monotonic()
     torch.save(net.state_dict(), path + ".tmp")
     os.replace(path + ".tmp", path)
-    manifest = _manifest(model, "torch", path, input_shape, num_classes, seed, net)
-    manifest["versions"] = {"torch": torch.__version__}
+    manifest = _manifest(model, "torch", path, input_shape, num_classes, seed, _torch_params(net))
+    manifest.update({"export_s": time.monotonic() - t0, "output_shape": [num_classes],
+                     "versions": _torch_versions()})
     write_json(os.path.join(out_dir, "manifest.json"), manifest)
     return manifest
 
 
-def _manifest(model: str, fmt: str, path: str, input_shape: Tuple[int, ...], num_classes: int, seed: int,
-              net: Any) -> Dict[str, Any]:
-    return {
-        "model": model, "format": fmt, "precision": "fp32", "file": os.path.basename(path),
-        "input_shape": list(input_shape), "num_classes": num_classes, "seed": seed,
-        "size_bytes": os.path.getsize(path), "size_mb": os.path.getsize(path) / 1e6,
-        "parameters": int(sum(p.numel() for p in net.parameters())),
-    }
+def _torch_versions() -> Dict[str, str]:
+    import torch
+    import torchvision
+
+    return {"torch": torch.__version__, "torchvision": torchvision.__version__}
+
+
+def agreement(ref: np.ndarray, got: np.ndarray) -> Dict[str, float]:
+    """How closely `got` follows `ref` (outputs of one batch): relative max and RMS error, top-1 agreement."""
+    ref = ref.astype(np.float64).reshape(ref.shape[0], -1)
+    got = got.astype(np.float64).reshape(got.shape[0], -1)
+    scale = max(float(np.max(np.abs(ref))), 1e-12)
+    return {"max_rel_diff": float(np.max(np.abs(got - ref)) / scale),
+            "rms_rel_diff": float(np.sqrt(np.mean((got - ref) ** 2)) / max(float(np.sqrt(np.mean(ref ** 2))), 1e-12)),
+            "top1_agreement": float(np.mean(np.argmax(got, 1) == np.argmax(ref, 1)))}
 
 
 def export_onnx(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000,
-                seed: int = 0, opset: int = DEFAULT_OPSET) -> Dict[str, Any]:
-    """Write out_dir/model.onnx (dynamic batch) and out_dir/manifest.json; returns the manifest."""
+                seed: int = 0, opset: int = DEFAULT_OPSET, weights: Optional[str] = None,
+                calib_dir: Optional[str] = None, net: Any = None) -> Dict[str, Any]:
+    """Write out_dir/model.onnx (dynamic batch) and out_dir/manifest.json; returns the manifest.
+
+    `net` exports that torch module (e.g. a small CNN trained elsewhere) instead of building `model`.
+    """
     import onnx
     import onnxruntime as ort
     import torch
 
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
-    net = calibrated_model(model, input_shape, num_classes, seed)
+    info: Dict[str, Any] = {}
+    if net is None:
+        net, info = build_torch(model, input_shape, num_classes, seed, weights, calib_dir)
+    net.eval()
     x = torch.from_numpy(np.random.RandomState(seed).standard_normal((2,) + tuple(input_shape)).astype(np.float32))
     path = os.path.join(out_dir, "model.onnx")
     tmp = path + ".tmp"
@@ -90,20 +153,88 @@ def export_onnx(model: str, out_dir: str, input_shape: Tuple[int, ...], num_clas
     sess = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
     got = sess.run(None, {"input": x.numpy()})[0]
     # Relative to the output's scale, so the check means the same for every architecture.
-    rel = float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-12))
+    rel = agreement(want, got)["max_rel_diff"]
     if rel > RTOL:
         os.unlink(tmp)
         raise ValueError("ONNX export of %s disagrees with torch: max |diff| / max |out| = %.3g > %.g"
                          % (model, rel, RTOL))
     os.replace(tmp, path)
-    manifest = _manifest(model, "onnx", path, input_shape, num_classes, seed, net)
+    manifest = _manifest(model, "onnx", path, input_shape, num_classes, seed, _torch_params(net))
+    manifest.update(info)
+    versions = _torch_versions()
+    versions.update({"onnx": onnx.__version__, "onnxruntime": ort.__version__})
     manifest.update({
-        "opset": opset, "export_s": export_s,
+        "opset": opset, "export_s": export_s, "output_shape": list(want.shape[1:]),
         "check": {"reference": "torch", "max_rel_diff": rel, "rtol": RTOL},
-        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__},
+        "versions": versions,
     })
+    if "pruning" in info:
+        manifest["versions"]["torch-pruning"] = info["pruning"]["library_version"]
     write_json(os.path.join(out_dir, "manifest.json"), manifest)
     return manifest
+
+
+def export_tflite(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000,
+                  seed: int = 0, precision: str = "fp32", calib_dir: Optional[str] = None,
+                  calib_samples: int = 16, weights: Optional[str] = None, net: Any = None) -> Dict[str, Any]:
+    """Write out_dir/model.tflite and its manifest; the output is checked against Keras (see quantise.TOLERANCE).
+
+    `net` converts that Keras model (e.g. one transferred from torch) instead of building `model`.
+    """
+    from . import keras_zoo, quantise
+
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    built = net is None
+    if built:
+        net = keras_zoo.build(model, input_shape, num_classes, seed, weights)
+    rep, calib = (None, None)
+    if precision == "int8":
+        rep, calib = keras_zoo.representative(calib_dir, input_shape, calib_samples, seed)
+    t0 = time.monotonic()
+    blob = keras_zoo.convert(net, precision, rep)
+    export_s = time.monotonic() - t0
+    path = os.path.join(out_dir, "model.tflite")
+    with open(path + ".tmp", "wb") as f:
+        f.write(blob)
+    check = quantise.check_tflite(net, path + ".tmp", input_shape, precision, seed, calib_dir)
+    if not check["ok"]:
+        os.unlink(path + ".tmp")
+        raise ValueError("TFLite %s export of %s disagrees with Keras: %s" % (precision, model, check["failed"]))
+    os.replace(path + ".tmp", path)
+    manifest = _manifest(model, "tflite", path, input_shape, num_classes, seed, int(net.count_params()), precision)
+    versions = keras_zoo.versions()
+    from ..backends import tflite_backend
+
+    versions[tflite_backend.RUNTIME] = tflite_backend.runtime_version()
+    manifest.update({"export_s": export_s, "layout": "NHWC", "check": check, "versions": versions,
+                     "output_shape": [int(v) for v in net.output_shape[1:]]})
+    if built:
+        manifest.update({"source": "keras.applications.%s" % zoo.KERAS[model][0],
+                         "preprocessing_layers": keras_zoo.keras_preprocessing(net)})
+    if calib is not None:
+        manifest["calibration"] = calib
+    write_json(os.path.join(out_dir, "manifest.json"), manifest)
+    return manifest
+
+
+def make(fmt: str, model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0,
+         precision: str = "fp32", opset: int = DEFAULT_OPSET, calib_dir: Optional[str] = None,
+         calib_samples: int = 16, weights: Optional[str] = None) -> Dict[str, Any]:
+    """One artefact of any format; the entry point of `python -m edgebench.suite.models make`."""
+    if fmt == "torch":
+        if precision != "fp32":
+            raise ValueError("torch artefacts are fp32 state dicts (the torch backend casts at load)")
+        return save_torch(model, out_dir, input_shape, num_classes, seed, weights)
+    if fmt == "onnx":
+        if precision != "fp32":
+            raise ValueError("ONNX artefacts are fp32 here; FP16/INT8 engines are built from them on the "
+                             "target (TensorRT) or come from TFLite")
+        return export_onnx(model, out_dir, input_shape, num_classes, seed, opset, weights, calib_dir)
+    if fmt == "tflite":
+        return export_tflite(model, out_dir, input_shape, num_classes, seed, precision, calib_dir, calib_samples,
+                             weights)
+    raise ValueError("unknown artefact format %r (torch, onnx, tflite)" % fmt)
 
 
 def main_export(args: Any) -> int:

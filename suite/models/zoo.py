@@ -1,7 +1,11 @@
 """The architectures edgebench knows, as plain data: the host validates matrices against it
-without importing any runtime."""
+without importing any runtime.
 
-from typing import Dict, List, Tuple
+A model name is an architecture, optionally with a pruned variant: "resnet50+pruned-taylor-50" is
+ResNet50 pruned (Torch-Pruning, Taylor importance) until at least 50% of its FLOPs are removed.
+"""
+
+from typing import Dict, List, Optional, Tuple
 
 # name -> default input shape (C, H, W). All are torchvision architectures with random weights.
 TORCHVISION: Dict[str, Tuple[int, int, int]] = {
@@ -36,23 +40,83 @@ PUBLISHED_GMACS: Dict[str, float] = {
     "efficientnet_b4": 4.39, "efficientnet_b5": 10.27,
 }
 
+# torchvision measured its "GFLOPS" at its evaluation resolution, which differs from the paper's here.
+PUBLISHED_INPUT: Dict[str, Tuple[int, int, int]] = {"efficientnet_b2": (3, 288, 288)}
+
+# Keras applications (TFLite is made from these; P1 used them): name -> (keras.applications class,
+# default input shape (C, H, W)). Same names as torchvision's where the architecture is the same family.
+KERAS: Dict[str, Tuple[str, Tuple[int, int, int]]] = {
+    "mobilenet_v1": ("MobileNet", (3, 224, 224)),
+    "mobilenet_v2": ("MobileNetV2", (3, 224, 224)),
+    "mobilenet_v3_small": ("MobileNetV3Small", (3, 224, 224)),
+    "mobilenet_v3_large": ("MobileNetV3Large", (3, 224, 224)),
+    "densenet121": ("DenseNet121", (3, 224, 224)),
+    "densenet169": ("DenseNet169", (3, 224, 224)),
+    "densenet201": ("DenseNet201", (3, 224, 224)),
+    "efficientnet_b0": ("EfficientNetB0", (3, 224, 224)),
+    "efficientnet_b1": ("EfficientNetB1", (3, 240, 240)),
+    "efficientnet_b2": ("EfficientNetB2", (3, 260, 260)),
+    "efficientnet_b3": ("EfficientNetB3", (3, 300, 300)),
+    "efficientnet_b4": ("EfficientNetB4", (3, 380, 380)),
+    "efficientnet_b5": ("EfficientNetB5", (3, 456, 456)),
+    "resnet50": ("ResNet50", (3, 224, 224)),
+    "vgg16": ("VGG16", (3, 224, 224)),
+    "inception_v3": ("InceptionV3", (3, 299, 299)),
+}
+
+PRUNE_IMPORTANCES = ("magnitude", "taylor")
+
 # framework -> (artefact format it reads or None when it builds the model itself, precisions)
 FRAMEWORKS: Dict[str, Tuple[object, Tuple[str, ...]]] = {
     "torch": (None, ("fp32", "fp16")),
     "onnxruntime": ("onnx", ("fp32",)),
+    "tflite": ("tflite", ("fp32", "fp16", "int8")),
+    # Engines are not portable: the target builds them from the fp32 ONNX artefact (compilers.build_tensorrt).
+    "tensorrt": ("onnx", ("fp32", "fp16", "int8")),
 }
 
 
-def models() -> List[str]:
-    return sorted(TORCHVISION)
+def models(framework: str = "torch") -> List[str]:
+    return sorted(KERAS if framework == "tflite" else TORCHVISION)
+
+
+def parse(model: str) -> Tuple[str, Optional[Tuple[str, int]]]:
+    """(architecture, (importance, percent of FLOPs to remove) or None); ValueError when malformed."""
+    if "+" not in model:
+        return model, None
+    base, variant = model.split("+", 1)
+    parts = variant.split("-")
+    if len(parts) != 3 or parts[0] != "pruned" or parts[1] not in PRUNE_IMPORTANCES or not parts[2].isdigit() \
+            or not 0 < int(parts[2]) < 100:
+        raise ValueError("model %r: a variant reads NAME+pruned-IMPORTANCE-PERCENT with IMPORTANCE one of %s "
+                         "and PERCENT in 1..99 (e.g. resnet50+pruned-taylor-50)" % (model, "/".join(PRUNE_IMPORTANCES)))
+    return base, (parts[1], int(parts[2]))
+
+
+def variant_name(model: str, importance: str, percent: int) -> str:
+    return "%s+pruned-%s-%d" % (parse(model)[0], importance, percent)
+
+
+def default_shape(model: str, framework: str = "torch") -> Tuple[int, int, int]:
+    """The architecture's usual input shape (C, H, W) in the source that `framework` builds it from."""
+    base = model.split("+", 1)[0]
+    if base in KERAS and (framework == "tflite" or base not in TORCHVISION):
+        return KERAS[base][1]
+    return TORCHVISION.get(base, (3, 224, 224))
 
 
 def can_run(framework: str, model: str, precision: str) -> str:
     """Empty when `framework` can run `model` at `precision`, else the reason it cannot."""
     if framework not in FRAMEWORKS:
         return "unknown framework %r (known: %s)" % (framework, ", ".join(sorted(FRAMEWORKS)))
-    if model not in TORCHVISION:
-        return "unknown model %r for %s (known: %s)" % (model, framework, ", ".join(models()))
+    try:
+        base, prune = parse(model)
+    except ValueError as e:
+        return "unknown model: %s" % e
+    if base not in models(framework):
+        return "unknown model %r for %s (known: %s)" % (base, framework, ", ".join(models(framework)))
+    if prune is not None and framework not in ("onnxruntime", "tensorrt"):
+        return "pruned model %r runs on onnxruntime (an ONNX export), not on %s" % (model, framework)
     precisions = FRAMEWORKS[framework][1]
     if precision not in precisions:
         return "%s runs %s at %s, not %r" % (framework, model, "/".join(precisions), precision)

@@ -1,0 +1,108 @@
+"""TFLite backend: a .tflite artefact on LiteRT (`ai-edge-litert`), else `tflite_runtime`.
+
+Input layout is NHWC. An INT8 model with integer input/output (full-integer PTQ, as the EdgeTPU needs) is
+fed by quantising the float batch with the input's scale and zero point, and its output dequantised:
+that work is part of each timed inference, as it is in an application. Placement "edgetpu" loads the
+EdgeTPU delegate (libedgetpu) for a model compiled by edgetpu_compiler.
+"""
+
+import platform
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from ..spec import RunSpec
+from .base import Backend, BackendUnavailable
+
+try:
+    import ai_edge_litert as _pkg
+    from ai_edge_litert import interpreter as _tfl
+
+    RUNTIME = "ai-edge-litert"
+except ImportError:
+    import tflite_runtime as _pkg  # the ImportError raised here is the one the registry reports
+    from tflite_runtime import interpreter as _tfl
+
+    RUNTIME = "tflite_runtime"
+
+_EDGETPU_LIB = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
+
+
+def runtime_version() -> str:
+    return str(getattr(_pkg, "__version__", "unknown"))
+
+
+class TfliteBackend(Backend):
+    name = "tflite"
+    layout = "NHWC"
+    precisions = ("fp32", "fp16", "int8")
+    placements = ("cpu", "edgetpu")
+
+    def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
+        super().__init__(spec, models_dir)
+        self.interpreter: Any = None
+        self.inp: Dict[str, Any] = {}
+        self.out: Dict[str, Any] = {}
+        self.delegate = ""
+        self._batch = -1
+
+    def versions(self) -> Dict[str, str]:
+        return {RUNTIME: runtime_version()}
+
+    def load(self) -> None:
+        path = self.artifact_path()
+        if not path:
+            raise BackendUnavailable("tflite needs a .tflite artefact; the spec names none")
+        delegates = []
+        if self.spec.placement.startswith("edgetpu"):
+            lib = _EDGETPU_LIB.get(platform.system(), "libedgetpu.so.1")
+            opts = {"device": self.spec.placement.split(":", 1)[1]} if ":" in self.spec.placement else {}
+            try:
+                delegates.append(_tfl.load_delegate(lib, opts))
+            except (ValueError, OSError) as e:
+                raise BackendUnavailable("placement %r: cannot load the EdgeTPU delegate %s (%s); is the "
+                                         "accelerator plugged in and libedgetpu installed?"
+                                         % (self.spec.placement, lib, e)) from e
+            self.delegate = lib
+        elif self.spec.placement != "cpu":
+            raise BackendUnavailable("tflite: unknown placement %r; use cpu or edgetpu[:N]" % self.spec.placement)
+        self.interpreter = _tfl.Interpreter(model_path=path, num_threads=self.spec.threads or None,
+                                            experimental_delegates=delegates or None)
+        self.inp = self.interpreter.get_input_details()[0]
+        self.out = self.interpreter.get_output_details()[0]
+        self._resize(self.spec.batch_size)
+
+    def _resize(self, batch: int) -> None:
+        if batch != self._batch:
+            if int(self.inp["shape"][0]) != batch:
+                shape = [batch] + [int(v) for v in self.inp["shape"][1:]]
+                self.interpreter.resize_tensor_input(self.inp["index"], shape)
+            self.interpreter.allocate_tensors()
+            self.inp = self.interpreter.get_input_details()[0]
+            self.out = self.interpreter.get_output_details()[0]
+            self._batch = batch
+
+    def _quantise(self, batch: np.ndarray) -> np.ndarray:
+        dtype = self.inp["dtype"]
+        if dtype in (np.int8, np.uint8):
+            scale, zero = self.inp["quantization"]
+            info = np.iinfo(dtype)
+            q = np.round(batch / scale + zero)
+            return np.asarray(np.clip(q, info.min, info.max).astype(dtype))
+        return np.asarray(batch.astype(dtype, copy=False))
+
+    def infer(self, batch: np.ndarray) -> Any:
+        assert self.interpreter is not None, "load() first"
+        self._resize(int(batch.shape[0]))
+        self.interpreter.set_tensor(self.inp["index"], self._quantise(batch))
+        self.interpreter.invoke()
+        out = self.interpreter.get_tensor(self.out["index"])
+        if self.out["dtype"] in (np.int8, np.uint8):
+            scale, zero = self.out["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        return out
+
+    def placement(self) -> Dict[str, Any]:
+        actual = "edgetpu" if self.delegate else "cpu"
+        return {"requested": self.spec.placement, "actual": actual, "delegate": self.delegate or None,
+                "fell_back": actual != self.spec.placement.split(":")[0]}
