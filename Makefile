@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[torch,onnx,tflite,convert,prune,dev]"
+	$(BIN)/pip install -q -e ".[torch,onnx,tflite,convert,prune,monitors,dev]"
 	touch $@
 
 bench: setup

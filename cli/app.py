@@ -29,8 +29,10 @@ app.add_typer(results_app, name="results")
 
 def _mount() -> None:
     """Sub-apps that live in their own modules."""
+    from .images_cmd import images_app
     from .models_cmd import models_app
 
+    app.add_typer(images_app, name="images", help="Build, bootstrap, list and test device images.")
     app.add_typer(models_app, name="models", help="Make, inspect and check model artefacts.")
 
 
@@ -49,12 +51,20 @@ def _emit_json(data: Any) -> None:
 
 
 def _runner(name: str, allow_no_swap: bool) -> Any:
+    if name == "auto":  # Docker wherever an engine answers, else a local process
+        try:
+            from .images import client
+
+            client(timeout=5).ping()
+            name = "docker"
+        except Exception:
+            name = "local"
     if name == "local":
         from .runners.local import LocalRunner
 
         return LocalRunner(allow_no_swap=allow_no_swap)
     if name == "docker":
-        from .runners.docker import DockerRunner  # type: ignore[import-not-found,unused-ignore]
+        from .runners.docker import DockerRunner
 
         return DockerRunner(allow_no_swap=allow_no_swap)
     raise InputError("--runner", "runner", "expected 'local' or 'docker', got %r" % name)
@@ -86,7 +96,7 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False) -
 
 @app.command("run")
 def run_cmd(matrix: Path, device: DeviceOpt = None,
-            runner: Annotated[str, typer.Option(help="local or docker")] = "local",
+            runner: Annotated[str, typer.Option(help="auto (docker if an engine answers), docker or local")] = "auto",
             results: ResultsOpt = RESULTS_DIR, models: ModelsOpt = artifacts.DEFAULT_DIR,
             name: Annotated[Optional[str], typer.Option("--campaign", help="campaign folder name")] = None,
             allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios on a host without swap")] = False,

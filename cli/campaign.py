@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from . import artifacts, store
+from .errors import InputError
 from .plan import Plan, PlannedRun, estimate
 from .runners.base import Runner
 
@@ -30,8 +31,14 @@ class Outcome:
 
     @property
     def unexpected(self) -> list[RunResult]:
-        """Runs that did not end as their cell expected (ok, unless the cell says otherwise)."""
-        return [r for r in self.results if r.status != (r.spec.get("expect") or "ok")]
+        """Runs that did not end as their cell expected (ok, unless the cell says otherwise).
+        In a P1 sweep an OOM at a low stage is a finding, not a failure."""
+        return [r for r in self.results if r.status not in expected_statuses(r.spec)]
+
+
+def expected_statuses(spec: dict[str, Any]) -> tuple[str, ...]:
+    expect = spec.get("expect") or "ok"
+    return (expect, "oom") if "round" in (spec.get("labels") or {}) else (expect,)
 
 
 def write_campaign_file(plan: Plan, camp_dir: Path, runner: str) -> None:
@@ -53,6 +60,20 @@ def write_campaign_file(plan: Plan, camp_dir: Path, runner: str) -> None:
     })
 
 
+def check_monitors(plan: Plan, runner: Runner) -> None:
+    """A monitor asked for and not available stops the campaign before it starts, not after."""
+    check = getattr(runner, "monitor_problems", None)
+    names = sorted({m for r in plan.runs for m in r.spec.monitors})
+    if check is None or names == ["psutil"]:
+        return
+    configs: dict[str, Any] = {}
+    for r in plan.runs:
+        configs.update(r.spec.monitor_config)
+    problems = check(names, configs)
+    if problems:
+        raise InputError(str(plan.path), "monitors", "; ".join(problems))
+
+
 @contextmanager
 def _progress(console: Console, enabled: bool) -> Iterator[Optional[Progress]]:
     if not enabled:
@@ -66,6 +87,7 @@ def _progress(console: Console, enabled: bool) -> Iterator[Optional[Progress]]:
 
 def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, console: Console,
         show_progress: bool = True, campaign: str = "") -> Outcome:
+    check_monitors(plan, runner)
     camp_dir = results_root / (campaign or plan.matrix.name)
     camp_dir.mkdir(parents=True, exist_ok=True)
     write_campaign_file(plan, camp_dir, runner.name)

@@ -32,6 +32,7 @@ class Cell(BaseModel):
     input_dir: Optional[str] = None
     seed: Optional[int] = Field(None, ge=0)
     monitors: Optional[list[str]] = None
+    monitor_config: Optional[dict[str, dict[str, Any]]] = None
     monitor_interval_s: Optional[float] = Field(None, gt=0)
     monitor_ready_s: Optional[float] = Field(None, ge=0)
     min_measure_s: Optional[float] = Field(None, ge=0)

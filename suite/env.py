@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 import psutil
 
-from . import __version__, cgroup
+from . import __version__, cgroup, probes
 
 _ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
              "CUDA_VISIBLE_DEVICES", "EDGEBENCH_IMAGE", "EDGEBENCH_IMAGE_DIGEST", "EDGEBENCH_DEVICE")
@@ -83,4 +83,9 @@ def capture(runtime_versions: Optional[Dict[str, str]] = None) -> Dict[str, Any]
         "env_vars": {k: os.environ[k] for k in _ENV_VARS if k in os.environ},
     }
     env.update(governors())
+    # power mode, clocks, temperatures, throttle state: compared start vs end by probes.verdict()
+    try:
+        env["probes"] = probes.snapshot()
+    except Exception as e:  # a probe must never cost the run its environment record
+        env["probes"] = {"error": "%s: %s" % (type(e).__name__, e)}
     return env

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 
 import psutil
 
-from . import backends, env, inputs, monitors
+from . import backends, boundcheck, env, inputs, monitors, probes
 from .backends.base import Backend, BackendUnavailable
 from .fsutil import write_json, write_jsonl
 from .monitors.base import Monitor, MonitorUnavailable
@@ -68,12 +68,14 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     running: List[Monitor] = []
     backend: Optional[Backend] = None
     env_start = env.capture()
+    bound_before: Dict[str, Any] = {}
     try:
         for name in spec.monitors:
-            running.append(monitors.get(name)(spec.monitor_interval_s))
+            running.append(monitors.create(name, spec.monitor_interval_s, spec.monitor_config.get(name)))
         for m in running:
             m.start()
 
+        bound_before = boundcheck.snapshot()
         # Importing the runtime is part of a cold start (P2 compares loading with inference).
         phases.begin("import")
         backend = backends.get(spec.framework)(spec, models_dir)
@@ -127,12 +129,18 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     finally:
         phases.end()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    return _finish(spec, outdir, result, phases, running, backend, env_start)
+    return _finish(spec, outdir, result, phases, running, backend, env_start, bound_before)
 
 
 def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
             running: List[Monitor], backend: Optional[Backend],
-            env_start: Dict[str, Any]) -> RunResult:
+            env_start: Dict[str, Any], bound_before: Dict[str, Any]) -> RunResult:
+    # Jetson: GPU memory may escape the memory cgroup; compare while the model is still loaded.
+    try:
+        result.memory_bound = boundcheck.check(bound_before, boundcheck.snapshot(), spec.placement) \
+            if bound_before else {}
+    except Exception as e:  # a check must never lose the measurement
+        result.memory_bound = {"bounded": None, "reason": "boundcheck failed: %s" % e}
     mon_rows: List[Dict[str, Any]] = []
     for m in running:
         result.monitor[m.name] = m.stop()
@@ -158,6 +166,8 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
     cg = env_end.get("cgroup", {})
     result.memory["cgroup_peak_mb"] = _mib(cg.get("memory_peak_bytes"))
     result.env = {"start": env_start, "end": env_end}
+    result.throttle = probes.verdict_of_env(env_start, env_end)
+    result.throttled = result.throttle.get("throttled")
     write_jsonl(os.path.join(outdir, "samples.jsonl"), samples)
     write_jsonl(os.path.join(outdir, "monitor.jsonl"), mon_rows)
     write_json(os.path.join(outdir, "env.json"), result.env)

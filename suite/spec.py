@@ -64,6 +64,7 @@ class RunSpec:
     input_dir: Optional[str] = None  # a local image folder; synthetic input when None
     seed: int = 0
     monitors: Tuple[str, ...] = ("psutil",)
+    monitor_config: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # per monitor, e.g. ina219 bus
     monitor_interval_s: float = 0.1
     monitor_ready_s: float = 0.0  # P1: profilers get this long to start before warm-up
     min_measure_s: float = 0.0  # P1: pad the measure phase with untimed inferences up to this long
@@ -185,6 +186,9 @@ class RunResult:
     pad_inferences: int = 0
     noisy: bool = False
     noise_reason: str = ""
+    memory_bound: Dict[str, Any] = field(default_factory=dict)  # did the cgroup limit really bound the model?
+    throttled: Optional[bool] = None  # None: nothing here could tell
+    throttle: Dict[str, Any] = field(default_factory=dict)  # the evidence, from probes at start and end
     memory: Dict[str, Optional[float]] = field(default_factory=dict)
     placement: Dict[str, Any] = field(default_factory=dict)
     monitor: Dict[str, Any] = field(default_factory=dict)

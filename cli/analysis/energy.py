@@ -112,7 +112,8 @@ def _span(phases: list[dict[str, Any]]) -> Optional[tuple[float, float]]:
 def _fig(i: Integral) -> dict[str, Any]:
     d = asdict(i)
     d["coverage"] = i.coverage
-    d["error_bound_pct"] = (100.0 * i.error_bound_j / i.energy_j) if i.energy_j and i.error_bound_j is not None else None
+    known = i.energy_j and i.error_bound_j is not None
+    d["error_bound_pct"] = 100.0 * i.error_bound_j / i.energy_j if known else None  # type: ignore[operator]
     return d
 
 
@@ -134,13 +135,14 @@ def stream_energy(s: Stream, phases: list[dict[str, Any]], throughput_ips: Optio
     out["fps_per_w_measure"] = throughput_ips / avg_measure if throughput_ips and avg_measure else None
     out["energy_per_inference_j"] = (measure["energy_j"] / inferences
                                      if measure and measure["energy_j"] is not None and inferences else None)
-    ph = next((p for p in phases if p["name"] == "measure"), None)
-    if ph:
+    mph: Optional[dict[str, Any]] = next((p for p in phases if p["name"] == "measure"), None)
+    if mph:
         rails = {}
         for name, vals in s.rails.items():
             pts = [(t, v) for t, v in zip(s.t, vals) if v is not None]
             if len(pts) >= 2:
-                rails[name] = integrate([a for a, _ in pts], [b for _, b in pts], ph["start_mono"], ph["end_mono"]).energy_j
+                ts, ps = [a for a, _ in pts], [b for _, b in pts]
+                rails[name] = integrate(ts, ps, mph["start_mono"], mph["end_mono"]).energy_j
         out["rails_measure_j"] = rails
     out["note"] = sampling_note(s.interval_s, phases)
     return out

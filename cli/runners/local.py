@@ -1,5 +1,6 @@
 """Local runner: each run is a fresh Python process, placed in its own cgroup when root."""
 
+import json
 import os
 import shlex
 import signal
@@ -8,7 +9,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from edgebench.suite.fsutil import write_json
 from edgebench.suite.spec import RunResult, RunSpec
@@ -30,6 +31,15 @@ class LocalRunner:
 
     def preflight(self, specs: list[RunSpec]) -> list[str]:
         return swap_problems(specs, self.allow_no_swap)
+
+    def monitor_problems(self, names: list[str], configs: dict[str, Any]) -> list[str]:
+        """Ask the run environment (this Python) whether the monitors can run, before a campaign."""
+        proc = subprocess.run([self.python, "-m", "edgebench.suite.monitors", "check", *names, "--config",
+                               json.dumps(configs)], capture_output=True, text=True)
+        try:
+            return list(json.loads(proc.stdout).get("problems", []))
+        except ValueError:
+            return ["monitor check failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()[-300:])]
 
     def command(self, spec_path: Path, run_dir: Path, models_dir: Path) -> list[str]:
         return [self.python, "-m", "edgebench.suite", "run", str(spec_path), str(run_dir), "--models", str(models_dir)]

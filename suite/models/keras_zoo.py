@@ -104,7 +104,7 @@ def convert(net: Any, precision: str, rep: Optional[Callable[[], Iterator[List[n
         conv.inference_output_type = tf.int8
     elif precision != "fp32":
         raise ValueError("TFLite precision must be fp32, fp16 or int8, got %r" % precision)
-    return conv.convert()  # type: ignore[no-any-return]
+    return conv.convert()
 
 
 def versions() -> Dict[str, str]:

@@ -56,7 +56,7 @@ def prune(net: Any, input_shape: Tuple[int, ...], target_share: float, importanc
         if importance == "taylor":
             net.zero_grad()
             loss = torch.nn.functional.cross_entropy(net(calib), labels)
-            loss.backward()  # type: ignore[no-untyped-call]
+            loss.backward()
         pruner.step()
         steps += 1
         after = flops.count(net, input_shape)

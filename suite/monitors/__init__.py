@@ -1,21 +1,34 @@
-"""Monitor plugins, discovered by name. A monitor samples in its own thread while the model runs."""
+"""Monitor plugins, discovered by name. A monitor samples in its own thread while the model runs.
+
+The host checks a matrix's monitors in the run environment before a campaign starts:
+`python -m edgebench.suite.monitors check NAME...` (see __main__.py), which calls check().
+"""
 
 import importlib
-from typing import Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 
-from .base import Monitor, MonitorUnavailable
+from .base import Monitor, MonitorUnavailable, setting
+
+__all__ = ["Monitor", "MonitorUnavailable", "check", "create", "get", "names", "probe", "setting"]
 
 _REGISTRY: Dict[str, Tuple[str, str]] = {
     "psutil": ("edgebench.suite.monitors.psutil_monitor", "PsutilMonitor"),
+    "jtop": ("edgebench.suite.monitors.jtop_monitor", "JtopMonitor"),
+    "tegrastats": ("edgebench.suite.monitors.tegrastats_monitor", "TegrastatsMonitor"),
+    "ina219": ("edgebench.suite.monitors.ina219_monitor", "Ina219Monitor"),
+    "nvml": ("edgebench.suite.monitors.nvml_monitor", "NvmlMonitor"),
+    "usb": ("edgebench.suite.monitors.usb_monitor", "UsbMonitor"),
+    "codecarbon": ("edgebench.suite.monitors.codecarbon_monitor", "CodecarbonMonitor"),
 }
+
+Config = Optional[Dict[str, Any]]
 
 
 def names() -> List[str]:
     return sorted(_REGISTRY)
 
 
-def get(name: str) -> Type[Monitor]:
-    """The monitor class for `name`; MonitorUnavailable with a one-line reason when it cannot run."""
+def _load(name: str) -> Type[Monitor]:
     if name not in _REGISTRY:
         raise MonitorUnavailable("unknown monitor %r; known: %s" % (name, ", ".join(names())))
     module, attr = _REGISTRY[name]
@@ -23,16 +36,43 @@ def get(name: str) -> Type[Monitor]:
         cls: Type[Monitor] = getattr(importlib.import_module(module), attr)
     except ImportError as e:
         raise MonitorUnavailable("monitor %r needs a module that is not installed here: %s" % (name, e)) from e
-    reason = cls.unavailable_reason()
+    return cls
+
+
+def get(name: str, config: Config = None) -> Type[Monitor]:
+    """The monitor class for `name`; MonitorUnavailable with a one-line reason when it cannot run."""
+    cls = _load(name)
+    try:
+        reason = cls.unavailable_reason(config)
+    except MonitorUnavailable:
+        raise
+    except Exception as e:  # a probe that crashes is a reason too, not a traceback
+        reason = "availability probe failed: %s: %s" % (type(e).__name__, e)
     if reason:
         raise MonitorUnavailable("monitor %r is not available: %s" % (name, reason))
     return cls
 
 
-def probe(name: str) -> Optional[str]:
+def create(name: str, interval_s: float, config: Config = None) -> Monitor:
+    """A ready-to-start monitor, or MonitorUnavailable."""
+    return get(name, config)(interval_s, None, config)
+
+
+def probe(name: str, config: Config = None) -> Optional[str]:
     """None when `name` can run here, else why not."""
     try:
-        get(name)
+        get(name, config)
     except MonitorUnavailable as e:
         return str(e)
     return None
+
+
+def check(monitor_names: List[str], configs: Optional[Dict[str, Dict[str, Any]]] = None) -> List[str]:
+    """One line per asked-for monitor that cannot run here; empty when all can. Call it in the run
+    environment (the image or the local venv) before the campaign starts."""
+    problems = []
+    for name in monitor_names:
+        reason = probe(name, (configs or {}).get(name))
+        if reason:
+            problems.append(reason)
+    return problems

@@ -1,0 +1,334 @@
+"""The fleet: `devices` (list, detect), `bench` (make bench DEVICE=...), and `fleet bake-files|merge`.
+
+`bench` is what a lab runs on a device: get the device's images (pull, or build with --build), make sure
+this machine really is that device (arch, L4T release, memory, board, accelerator) or refuse, run the
+matrix in containers, write the report. With --emulate it runs on any bigger host instead, the device's
+memory and cores as limits and every result labelled emulated (cli/emulate.py).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from edgebench.suite.fsutil import write_json
+from rich.console import Console
+from rich.table import Table
+
+from . import artifacts, campaign, detect, devices, emulate, images, plan
+from .errors import InputError
+
+err = Console(stderr=True)
+out = Console()
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULT_REGISTRY = os.environ.get("EDGEBENCH_REGISTRY", "ghcr.io/edgebench")
+
+devices_app = typer.Typer(help="Device profiles: list them, or find which one this machine is.")
+fleet_app = typer.Typer(help="Images for every device (bake files) and cross-device reports.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+# ---- devices -------------------------------------------------------------------------------------------
+
+@devices_app.callback(invoke_without_command=True)
+def devices_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the device profiles (HOST+ACCELERATOR and NAME@emulated load too)."""
+    if ctx.invoked_subcommand:
+        return
+    profiles = [devices.load(n) for n in devices.names()]
+    if as_json:
+        _emit([d.model_dump() for d in profiles])
+        return
+    table = Table(title="device profiles")
+    for col in ("name", "kind", "arch", "memory MiB", "cores", "L4T", "frameworks", "power modes", "monitors",
+                "price USD"):
+        table.add_column(col)
+    for d in profiles:
+        arch = ",".join(d.arches) if d.kind == "accelerator" else d.arch
+        fws = ", ".join("%s(%s)" % (f, "/".join(i.placements)) for f, i in d.frameworks.items())
+        modes = ", ".join("%d:%s%s" % (m.id, m.name, "*" if m.default else "") for m in d.power_modes)
+        table.add_row(d.name, d.kind, arch, str(d.memory_mb or "-"), str(d.cpu_cores or "-"),
+                      d.l4t.release if d.l4t else "-", fws, modes or "-", ", ".join(d.monitors),
+                      "%g" % d.price_usd if d.price_usd is not None else "-")
+    out.print(table)
+
+
+@devices_app.command("detect")
+def detect_cmd(as_json: JsonOpt = False,
+               root: Annotated[str, typer.Option(help="root folder to read (a recorded board's files)")] = "/",
+               machine: Annotated[Optional[str], typer.Option(help="uname -m of that board")] = None) -> None:
+    """Which profile this machine is, and why (device tree, L4T release, CPU, memory, USB ids). Exit 1: none."""
+    facts = detect.gather(root, machine)
+    verdicts = detect.detect(facts)
+    found = [v for v in verdicts if v.matches]
+    if as_json:
+        _emit({"device": found[0].device if found else None, "facts": facts.to_dict(),
+               "verdicts": [v.__dict__ for v in verdicts]})
+        raise typer.Exit(EXIT_OK if found else EXIT_FAILED)
+    if found:
+        out.print("[bold]%s[/]" % found[0].device)
+        for r in found[0].reasons:
+            out.print("  because %s" % r, highlight=False)
+        for v in found[1:]:
+            out.print("also fits %s (%s)" % (v.device, "; ".join(v.reasons)), highlight=False)
+    else:
+        out.print("[red]no device profile fits this machine[/]")
+        near = sorted(verdicts, key=lambda v: len(v.problems))[:3]
+        for v in near:
+            out.print("  not %s: %s" % (v.device, "; ".join(v.problems)), highlight=False)
+    out.print("facts: arch %s, model %r, L4T %s, CPU %r x%d, %d MiB, USB %s" % (
+        facts.arch, facts.model or "-", facts.l4t or "-", facts.cpu_model, facts.cpu_cores, facts.memory_mb,
+        ", ".join(facts.usb_ids) or "-"), highlight=False)
+    raise typer.Exit(EXIT_OK if found else EXIT_FAILED)
+
+
+# ---- bench ---------------------------------------------------------------------------------------------
+
+def ensure_image(spec: images.ImageSpec, cli: Any, build: bool, registry: str, base: Optional[str]) -> str:
+    """The image in the engine: already there, pulled from `registry`, or built (--build). Says which."""
+    if images.find_image(cli, spec.ref) is not None:
+        return "present"
+    if build:
+        images.build(spec, cli, base=base, log=lambda line: err.print(line, markup=False, highlight=False))
+        return "built"
+    remote = "%s/%s" % (registry.rstrip("/"), spec.repository)
+    try:
+        img = cli.images.pull(remote, tag=spec.tag)
+    except Exception as e:  # the SDK raises several kinds (not found, denied, no network)
+        raise images.ImageError("cannot pull %s:%s (%s). Build it here instead: make bench DEVICE=%s BUILD=1, or "
+                                "`edgebench images build --device %s --framework %s`"
+                                % (remote, spec.tag, str(e).splitlines()[0][:200], spec.device, spec.device,
+                                   spec.framework)) from None
+    img.tag(spec.repository, spec.tag)
+    return "pulled from %s" % remote
+
+
+def power_mode() -> Optional[str]:
+    """`nvpmodel -q` on a Jetson: the power mode the results were measured in (P3 wants it recorded)."""
+    exe = shutil.which("nvpmodel") or ("/usr/sbin/nvpmodel" if os.path.exists("/usr/sbin/nvpmodel") else None)
+    if exe is None:
+        return None
+    try:
+        res = subprocess.run([exe, "-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20,
+                             text=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "unreadable: %s" % e
+    return res.stdout.strip()
+
+
+def refuse(name: str, problems: list[str], facts: detect.Facts) -> None:
+    err.print("[red]refusing to bench %s: this machine is not a %s[/]" % (name, name))
+    for p in problems:
+        err.print("  - %s" % p, highlight=False)
+    best = detect.best(facts)
+    err.print("This machine looks like %s. Run with DEVICE=%s, or pass --emulate (make bench EMULATE=1) to "
+              "run %s's images here under its memory and CPU limits, labelled emulated."
+              % (best.device if best else "no known profile", best.device if best else "...", name), highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device profile, e.g. jetson-nano, "
+                                                  "rpi4+coral-usb")],
+              matrix: Annotated[Path, typer.Option(help="matrix file")] = Path("matrices/smoke.yaml"),
+              build: Annotated[bool, typer.Option(help="build the images here instead of pulling them")] = False,
+              emulate_: Annotated[bool, typer.Option(
+                  "--emulate", help="run DEVICE's images on this bigger host, under DEVICE's memory and CPU limits "
+                                    "(results labelled emulated)")] = False,
+              registry: Annotated[str, typer.Option(help="where prebuilt images are pulled from")] = DEFAULT_REGISTRY,
+              runner: Annotated[str, typer.Option(help="docker (default) or local (no images)")] = "docker",
+              results: Annotated[Path, typer.Option(help="results root folder")] = Path("results"),
+              models: Annotated[Path, typer.Option(help="model artefact cache")] = artifacts.DEFAULT_DIR,
+              name: Annotated[Optional[str], typer.Option("--campaign", help="campaign folder name")] = None,
+              allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios without swap")] = False,
+              as_json: JsonOpt = False) -> None:
+    """Run a matrix on this device in its pinned images and write the report (`make bench DEVICE=...`)."""
+    facts = detect.gather()
+    emu = None
+    if emulate_:
+        emu, problems = emulate.prepare(device, facts)
+        if emu is None:
+            for msg in problems:
+                err.print("[red]cannot emulate:[/] %s" % msg, highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        run_device = emu.device.name
+        for note in emu.notes:
+            err.print("[yellow]emulated:[/] %s" % note, highlight=False)
+    else:
+        problems = detect.check(devices.load(device), facts)
+        if problems:
+            refuse(device, problems, facts)
+        run_device = device
+    p = plan.build(matrix, run_device)
+    camp = name or "%s-%s" % (p.matrix.name, run_device.replace("@", "-"))
+    if emu is not None:
+        p = emulate.apply(p, emu)
+    got: dict[str, str] = {}
+    if runner == "docker":
+        cli = images.client()
+        for fw in sorted({r.spec.framework for r in p.runs}):
+            spec = images.image_spec(run_device, fw)
+            base = p.device.frameworks[fw].base
+            try:
+                got[spec.ref] = ensure_image(spec, cli, build, registry, base)
+            except images.ImageError as e:
+                err.print("[red]error:[/] %s" % e, highlight=False)
+                raise typer.Exit(EXIT_FAILED) from None
+            err.print("image %s: %s" % (spec.ref, got[spec.ref]), highlight=False)
+    from .app import _runner
+
+    r = _runner(runner, allow_no_swap)
+    problems = r.preflight([x.spec for x in p.runs])
+    if problems:
+        for msg in problems:
+            err.print("[red]cannot run this plan here:[/] %s" % msg, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    outcome = campaign.run(p, r, results, models, err, show_progress=not as_json, campaign=camp)
+    write_json(str(outcome.dir / "bench.json"), {
+        "device": device, "run_device": run_device, "emulated": emu is not None,
+        "emulation_notes": emu.notes if emu else [], "facts": facts.to_dict(), "images": got,
+        "power_mode": power_mode(), "matrix": str(matrix), "runner": runner})
+    from .report import build_report
+
+    report = build_report(outcome.dir)
+    md = str(report.out_dir / "report.md")
+    if as_json:
+        _emit({"campaign": str(outcome.dir.resolve()), "device": run_device, "emulated": emu is not None,
+               "runs": len(outcome.results), "unexpected": len(outcome.unexpected), "report": md})
+    else:
+        out.print("%s on %s%s: %d runs, %d unexpected; report %s" % (
+            p.matrix.name, run_device, " (EMULATED)" if emu else "", len(outcome.results), len(outcome.unexpected),
+            md), highlight=False)
+    raise typer.Exit(EXIT_FAILED if outcome.unexpected else EXIT_OK)
+
+
+# ---- bake files and merged reports ----------------------------------------------------------------------
+
+def bake_targets() -> dict[str, images.ImageSpec]:
+    """Every buildable image as a bake target named DEVICE-FRAMEWORK (accelerators: built per host arch)."""
+    targets: dict[str, images.ImageSpec] = {}
+    for dev in devices.names():
+        for fw in images.buildable(dev):
+            targets["%s-%s" % (dev, fw)] = images.image_spec(dev, fw)
+    return targets
+
+
+def platforms(device: str) -> list[str]:
+    d = devices.load(device)
+    return ["linux/%s" % a for a in (d.arches if d.kind == "accelerator" else [d.arch])]
+
+
+def write_bake_files(out_dir: Path, registry: str) -> Path:
+    """build/bake/context (Dockerfiles, suite, CA bundle) and overrides.json (tags, args from the lock)."""
+    ctx = out_dir / "context"
+    shutil.rmtree(ctx, ignore_errors=True)
+    (ctx / "images").mkdir(parents=True)
+    for df in images.IMAGES_DIR.glob("*/*.Dockerfile"):
+        (ctx / "images" / df.parent.name).mkdir(exist_ok=True)
+        shutil.copy2(df, ctx / "images" / df.parent.name / df.name)
+    for path in images._suite_files(images.SUITE_DIR):
+        dest = ctx / "suite" / path.relative_to(images.SUITE_DIR)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+    ca = images.HOST_CA.read_bytes() if images.HOST_CA.is_file() else b""
+    (ctx / "build-ca.crt").write_bytes(ca)
+    revision = images.source_revision()
+    from edgebench.suite import __version__
+
+    target: dict[str, Any] = {}
+    for tname, spec in sorted(bake_targets().items()):
+        args = dict(spec.args)
+        args.update({"EDGEBENCH_VERSION": __version__, "SOURCE_REVISION": revision, "IMAGE_HASH": spec.tag})
+        base = devices.load(spec.device).frameworks[spec.framework].base
+        if base:
+            args["BASE_IMAGE"] = base
+        target[tname] = {"tags": ["%s/%s:%s" % (registry.rstrip("/"), spec.repository, spec.tag)], "args": args}
+    path = out_dir / "overrides.json"
+    write_json(str(path), {"target": target})
+    return path
+
+
+@fleet_app.command("bake-files")
+def bake_files_cmd(out_dir: Annotated[Path, typer.Option("--out")] = Path("build/bake"),
+                   registry: Annotated[str, typer.Option(help="registry prefix of tags")] = DEFAULT_REGISTRY) -> None:
+    """Write what `docker buildx bake -f images/docker-bake.hcl -f build/bake/overrides.json` needs."""
+    path = write_bake_files(out_dir, registry)
+    out.print(str(path))
+
+
+@fleet_app.command("merge")
+def merge_cmd(paths: list[Path], out_dir: Annotated[Path, typer.Option("--out")] = Path("build/fleet-report")) -> None:
+    """One cross-device report from campaign folders (bench artifacts of several devices)."""
+    md = merge(paths, out_dir)
+    out.print(str(md))
+
+
+def campaigns_under(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for p in paths:
+        found += sorted(c.parent for c in p.rglob("campaign.json") if "_report" not in c.parts)
+    return sorted(set(found))
+
+
+def merge(paths: list[Path], out_dir: Path) -> Path:
+    """Each campaign's own report, plus summary.csv of all cells with their device and report.md on top."""
+    import pandas as pd
+
+    from .report import build_report
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames = []
+    lines = ["# Cross-device report", "", "| device | campaign | runs | statuses | report |", "|---|---|---|---|---|"]
+    for camp in campaigns_under(paths):
+        info = json.loads((camp / "campaign.json").read_text())
+        dev = (info.get("device") or {}).get("name") or "?"
+        data = build_report(camp)
+        s = data.summary.copy()
+        s.insert(0, "campaign", camp.name)
+        s.insert(0, "device_profile", dev)
+        frames.append(s)
+        counts = ", ".join("%d %s" % (v, k) for k, v in sorted(data.counts.items()))
+        lines.append("| %s%s | %s | %d | %s | %s |" % (dev, " (emulated)" if "@emulated" in dev else "", camp.name,
+                                                       len(data.runs), counts, data.out_dir / "report.md"))
+    if not frames:
+        raise InputError(", ".join(str(p) for p in paths), "", "no campaign folders (campaign.json) found")
+    table = pd.concat(frames, ignore_index=True)
+    table.to_csv(out_dir / "summary.csv", index=False)
+    keys = [k for k in ("model", "framework", "precision", "batch_size") if k in table.columns]
+    value = "throughput_ips_median_of_runs"
+    if keys and value in table.columns:
+        pivot = table.pivot_table(index=keys, columns="device_profile", values=value, aggfunc="median")
+        lines += ["", "## Throughput (inferences/s, median of runs) per device", "",
+                  "| %s | %s |" % (" | ".join(keys), " | ".join(str(c) for c in pivot.columns)),
+                  "|%s" % ("---|" * (len(keys) + len(pivot.columns)))]
+        for idx, row in pivot.iterrows():
+            idx_t = idx if isinstance(idx, tuple) else (idx,)
+            lines.append("| %s | %s |" % (" | ".join(str(i) for i in idx_t),
+                                          " | ".join("-" if v != v else "%.2f" % v for v in row)))
+    md = out_dir / "report.md"
+    md.write_text("\n".join(lines) + "\n")
+    return md
+
+
+def main_bench() -> None:
+    """Entry for `python -m edgebench.cli.fleet_cmd` (Makefile's bench target until the lead mounts it)."""
+    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    app.command("bench")(bench_cmd)
+    app.command("detect")(detect_cmd)
+    app.add_typer(fleet_app, name="fleet")
+    try:
+        app()
+    except InputError as e:
+        sys.stderr.write("error: %s\n" % e)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":
+    main_bench()

@@ -1,0 +1,646 @@
+"""Docker runner: each run in a fresh container of its device x framework image, under the cell's limits.
+
+create -> start -> wait (our own timeout) -> inspect -> OOM evidence -> logs -> results -> remove, the
+container always removed (errors and Ctrl-C too). The OOM verdict comes from the container's own memory
+cgroup, watched while it lives (runc deletes the cgroup as soon as the task exits), and from the kernel's
+log line that names the container's cgroup; Docker's OOMKilled flag alone is only used, and marked
+unconfirmed, when neither can be read (a remote engine). Exit code 137 without that evidence is `killed`.
+
+Local engines get bind mounts (spec read-only, results folder read-write, models read-only); remote
+engines (DOCKER_HOST=ssh://...) cannot see this machine's folders, so the spec and the run's model go in
+and the results come back through a per-run volume and the archive API ("copy" transfer).
+"""
+
+import io
+import os
+import select
+import shlex
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+from edgebench.suite import cgroup as reader
+from edgebench.suite.fsutil import write_json
+from edgebench.suite.spec import RunResult, RunSpec
+
+from .. import devices, images
+from .base import MIB, Fate, docker_swap_total, finalize, swap_problems
+
+IN_SPEC, IN_MODELS, OUT = "/edgebench/in/spec.json", "/edgebench/in/models", "/edgebench/out"
+VOLUME_AT = "/edgebench"
+LABEL = "org.edgebench.run"
+TOKEN = "org.edgebench.token"  # unique per container: finds one whose create was interrupted
+_STOP_GRACE_S = 5
+_WATCH_S = 0.05
+
+
+class DockerRunner:
+    name = "docker"
+
+    def __init__(self, allow_no_swap: bool = False, client: Any = None, transfer: str = "auto",
+                 image_tag: Optional[str] = None, tmpfs_mb: int = 256) -> None:
+        self.allow_no_swap = allow_no_swap
+        self._client = client
+        self.transfer = os.environ.get("EDGEBENCH_DOCKER_TRANSFER", transfer)
+        self.image_tag = image_tag or os.environ.get("EDGEBENCH_IMAGE_TAG") or None
+        self.tmpfs_mb = tmpfs_mb
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = images.client()
+        return self._client
+
+    @property
+    def local_engine(self) -> bool:
+        """True when the engine shares this machine's files and cgroups (a unix socket here)."""
+        url = str(getattr(self.client.api, "base_url", ""))
+        return url.startswith("http+docker://localhost") or url.startswith("http+unix://") or "unix" in url
+
+    @property
+    def copy_mode(self) -> bool:
+        return self.transfer == "copy" or (self.transfer == "auto" and not self.local_engine)
+
+    def image_ref(self, spec: RunSpec) -> str:
+        """The exact image a spec runs in: name:tag, the tag being the content hash of its build."""
+        repo = spec.image or devices.load(spec.device).frameworks[spec.framework].image
+        if ":" in repo.rsplit("/", 1)[-1] or "@" in repo:
+            return repo
+        if self.image_tag:
+            return "%s:%s" % (repo, self.image_tag)
+        return images.image_spec(spec.device, spec.framework).ref
+
+    def preflight(self, specs: list[RunSpec]) -> list[str]:
+        try:
+            info = self.client.info()
+        except Exception as e:  # the SDK raises several kinds; all mean the same here
+            return ["no Docker engine answers (%s); start one with `sh scripts/setup-docker.sh` (root) or set "
+                    "DOCKER_HOST" % e]
+        problems = swap_problems(specs, self.allow_no_swap) if self.local_engine else []
+        wants_swap = any(s.limits.swap_mb for s in specs)
+        if wants_swap and not self.allow_no_swap and not info.get("SwapLimit", False):
+            said = "; ".join(w for w in info.get("Warnings") or [] if "swap" in w.lower()) or "SwapLimit=false"
+            problems.append("the Docker engine reports no swap limit support (%s): --memory-swap would be ignored. "
+                            "Boot the host with cgroup swap accounting (kernel parameter swapaccount=1 on cgroup v1; "
+                            "cgroup v2 with memory.swap.max), or pass --allow-no-swap" % said)
+        if any(s.limits.memory_mb for s in specs) and not info.get("MemoryLimit", True):
+            problems.append("the Docker engine reports no memory limit support: enable the memory cgroup controller")
+        seen: set[str] = set()
+        for s in specs:
+            try:
+                ref = self.image_ref(s)
+            except Exception as e:
+                problems.append(str(e))
+                continue
+            if ref in seen:
+                continue
+            seen.add(ref)
+            img = images.find_image(self.client, ref)
+            if img is None:
+                problems.append("image %s is not in the engine; build it: edgebench images build --device %s "
+                                "--framework %s" % (ref, s.device, s.framework))
+            elif self.local_engine:
+                why = images.can_run_arch(img.attrs.get("Architecture", ""))
+                if why:
+                    problems.append("%s: %s" % (ref, why))
+            dev = devices.load(s.device)
+            if any("docker.sock" in m for m in dev.container.mounts):
+                problems.append("device %s mounts the Docker socket into runs; refused (a run could control the "
+                                "engine)" % s.device)
+        return problems
+
+    # ---- one run ----------------------------------------------------------------------------------
+
+    def container_kwargs(self, spec: RunSpec, ref: str, run_dir: Path, models_dir: Path, user: Optional[str],
+                         image: dict[str, Any], volume: Optional[str]) -> dict[str, Any]:
+        dev = devices.load(spec.device)
+        c = dev.container
+        binds = list(c.mounts)
+        if volume:
+            binds.append("%s:%s:rw" % (volume, VOLUME_AT))
+        else:
+            binds += ["%s:%s:ro" % (run_dir.resolve() / "spec.json", IN_SPEC), "%s:%s:rw" % (run_dir.resolve(), OUT),
+                      "%s:%s:ro" % (models_dir.resolve(), IN_MODELS)]
+        kw: dict[str, Any] = {
+            "image": ref, "command": ["python", "-m", "edgebench.suite", "run", IN_SPEC, OUT, "--models", IN_MODELS],
+            "user": user, "network_mode": "none", "read_only": True, "security_opt": ["no-new-privileges"],
+            "tmpfs": {"/tmp": "rw,nosuid,nodev,size=%dm" % self.tmpfs_mb}, "volumes": binds,
+            "environment": {"EDGEBENCH_DEVICE": spec.device, "EDGEBENCH_IMAGE": ref,
+                            "EDGEBENCH_IMAGE_DIGEST": image["digest"], "HOME": "/tmp"},
+            "labels": {LABEL: spec.run_id, "org.edgebench.campaign": spec.campaign, TOKEN: uuid.uuid4().hex},
+            "working_dir": "/tmp", "detach": True,
+        }
+        if c.privileged:
+            kw["privileged"] = True
+        else:
+            kw["cap_drop"] = ["ALL"]
+        devs = list(c.devices) + [d for d in getattr(c, "optional_devices", []) if os.path.exists(d.split(":")[0])]
+        for key, value in (("devices", devs), ("group_add", c.group_add), ("runtime", c.runtime),
+                           ("device_cgroup_rules", getattr(c, "device_cgroup_rules", []))):
+            if value:
+                kw[key] = value
+        gpus = getattr(c, "gpus", None)
+        if gpus:  # like `docker run --gpus all|0,1`
+            import docker
+
+            ids = None if gpus == "all" else gpus.split(",")
+            kw["device_requests"] = [docker.types.DeviceRequest(count=-1 if ids is None else 0, device_ids=ids,
+                                                                capabilities=[["gpu"]])]
+        lim = spec.limits
+        if lim.memory_mb is not None:
+            kw["mem_limit"] = int(lim.memory_mb * MIB)
+            kw["memswap_limit"] = int((docker_swap_total(lim.memory_mb, lim.memory_swap_mb) or 0) * MIB)
+        if lim.swappiness is not None:
+            kw["mem_swappiness"] = lim.swappiness
+        if lim.cpus is not None:
+            kw["nano_cpus"] = int(lim.cpus * 1e9)
+        return {k: v for k, v in kw.items() if v is not None}
+
+    def execute(self, spec: RunSpec, run_dir: Path, models_dir: Path) -> RunResult:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(str(run_dir / "spec.json"), spec.to_dict())
+        fate = Fate(runner=self.name)
+        steps: dict[str, float] = {}
+        fate.extra["timings"] = steps
+        container = volume = None
+        token = ""
+        owner = (os.stat(run_dir).st_uid, os.stat(run_dir).st_gid)
+        try:
+            ref = self.image_ref(spec)
+            img = images.find_image(self.client, ref)
+            if img is None:
+                fate.error = "image %s is not in the engine (edgebench images build --device %s --framework %s)" % (
+                    ref, spec.device, spec.framework)
+                return finalize(spec, run_dir, fate)
+            digests = img.attrs.get("RepoDigests") or []
+            image = {"ref": ref, "id": img.id, "repo_digests": digests, "digest": digests[0] if digests else img.id,
+                     "arch": img.attrs.get("Architecture")}
+            fate.extra.update({"image": image, "engine": str(self.client.api.base_url), "transfer":
+                               "copy" if self.copy_mode else "bind"})
+            user = self._user(spec)
+            models_dir.mkdir(parents=True, exist_ok=True)
+            if self.copy_mode:
+                volume = self.client.volumes.create("edgebench-%s-%s" % (spec.run_id, uuid.uuid4().hex[:8]),
+                                                    labels={LABEL: spec.run_id}).name
+            else:
+                _give(run_dir, user)
+                _share(models_dir, spec.artifact)
+            kw = self.container_kwargs(spec, ref, run_dir, models_dir, user, image, volume)
+            if self.local_engine and image["arch"] and image["arch"] != images.host_arch():
+                # Under QEMU the kernel's /proc/cpuinfo describes the host's CPUs, and runtimes that parse it
+                # (ONNX Runtime's cpuinfo) crash at import; give them the emulated architecture's view.
+                kw["volumes"].append("%s:/proc/cpuinfo:ro" % emulated_cpuinfo(image["arch"]))
+                fate.extra["emulated"] = "%s image on a %s host through QEMU" % (image["arch"], images.host_arch())
+            fate.command = docker_run_argv(kw)
+            if spec.limits.swap_mb and self.allow_no_swap:
+                fate.limit_notes.append("run with --allow-no-swap: the swap part of the limit may be unused")
+            self._save_command(run_dir, kw, image)
+            t0 = time.monotonic()
+            token = kw["labels"][TOKEN]
+            container = self.client.containers.create(**kw)
+            steps["create_s"] = time.monotonic() - t0
+            fate.extra["container_id"] = container.id
+            if volume:
+                container.put_archive(VOLUME_AT, _inputs_tar(run_dir / "spec.json", models_dir, spec.artifact))
+            if spec.settle_s:
+                time.sleep(spec.settle_s)  # P1: let memory settle between stages before the model starts
+            self._run(spec, container, fate, steps)
+            self._collect(container, run_dir, fate, steps, volume is not None)
+        except KeyboardInterrupt:
+            fate.error = "interrupted (Ctrl-C)"
+            raise
+        except Exception as e:
+            fate.error = fate.error or "docker: %s: %s" % (type(e).__name__, e)
+        finally:
+            t0 = time.monotonic()
+            if container is None and token:  # interrupted inside create: find it by its token
+                container = next(iter(self.client.containers.list(all=True, filters={
+                    "label": "%s=%s" % (TOKEN, token)})), None)
+            _remove(self.client, container, volume, fate)
+            steps["remove_s"] = time.monotonic() - t0
+            _take_back(run_dir, owner)
+        return finalize(spec, run_dir, fate)
+
+    def _user(self, spec: RunSpec) -> Optional[str]:
+        """The profile's user when we can hand the results folder to it (root), else our own ids, so the
+        files the run writes stay readable here."""
+        user = devices.load(spec.device).container.user
+        if self.copy_mode or os.geteuid() == 0 or user in (None, "0", "0:0", "root"):
+            return user
+        return "%d:%d" % (os.getuid(), os.getgid())
+
+    def _run(self, spec: RunSpec, container: Any, fate: Fate, steps: dict[str, float]) -> None:
+        import requests
+
+        kmsg = KernelLog() if self.local_engine else None
+        t0 = time.monotonic()
+        fate.extra["start_wall"] = time.time()  # the same clock the suite stamps its phases with
+        container.start()
+        steps["start_s"] = time.monotonic() - t0
+        watch = CgroupWatch(container) if self.local_engine else None
+        try:
+            try:
+                fate.exit_code = container.wait(timeout=spec.timeout_s)["StatusCode"]
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                fate.timed_out = True
+                container.stop(timeout=_STOP_GRACE_S)  # SIGTERM (the suite writes what it has), then SIGKILL
+                fate.exit_code = container.wait(timeout=_STOP_GRACE_S + 60)["StatusCode"]
+            fate.wall_s = time.monotonic() - t0
+            steps["run_s"] = fate.wall_s
+        finally:
+            if watch is not None:
+                watch.stop()
+        container.reload()
+        state = container.attrs.get("State", {})
+        docker_says = bool(state.get("OOMKilled"))
+        evidence: dict[str, Any] = {"docker_oomkilled": docker_says}
+        seen_cgroup = watch is not None and watch.read_ok
+        if watch is not None:
+            evidence.update({k: v for k, v in watch.counters.items() if v is not None})
+            fate.limits_applied = dict(watch.limits, cgroup=watch.dir, source="cgroup")
+        lines = kmsg.lines_for(container.id) if kmsg is not None else []
+        if lines:
+            fate.extra["kernel_log"] = lines[:4]
+            killed = [x for x in lines if "Killed process" in x or "oom_memcg" in x]
+            evidence["kernel_log"] = killed[-1][:160] if killed else lines[-1][:160]
+        # v1's OOM notification fires only when the group itself ran out; with a SIGKILL exit it means the
+        # kernel's OOM killer ended the run even when the group vanished before oom_kill could be read.
+        oom = (bool(evidence.get("oom_kill")) or any("oom_memcg" in x for x in lines)
+               or (bool(evidence.get("oom_events")) and fate.exit_code == 137))
+        if not oom and docker_says and not seen_cgroup and not (kmsg and kmsg.ok):
+            oom, evidence["unconfirmed"] = True, "only Docker's OOMKilled flag was readable (remote engine?)"
+        if docker_says != oom:
+            fate.limit_notes.append("Docker's OOMKilled flag (%s) disagrees with the cgroup's evidence (%s)"
+                                    % (docker_says, oom))
+        fate.oom_killed, fate.oom_evidence = oom, evidence
+        if not fate.limits_applied:
+            hc = container.attrs.get("HostConfig", {})
+            fate.limits_applied = {"memory_limit_bytes": hc.get("Memory") or None,
+                                   "memory_swap_limit_bytes": hc.get("MemorySwap") or None,
+                                   "swappiness": hc.get("MemorySwappiness"), "nano_cpus": hc.get("NanoCpus") or None,
+                                   "source": "engine HostConfig"}
+
+    def _collect(self, container: Any, run_dir: Path, fate: Fate, steps: dict[str, float], copied: bool) -> None:
+        t0 = time.monotonic()
+        try:
+            logs = container.logs(stdout=True, stderr=True)
+        except Exception as e:  # a log driver without read support
+            logs = ("edgebench: container logs unreadable: %s\n" % e).encode()
+        with open(run_dir / "log", "ab") as f:
+            f.write(logs)
+        if copied:
+            stream, _ = container.get_archive(OUT)
+            _extract_out(b"".join(stream), run_dir)
+        steps["collect_s"] = time.monotonic() - t0
+
+    def _save_command(self, run_dir: Path, kw: dict[str, Any], image: dict[str, Any]) -> None:
+        """command.json for `edgebench replay`; command.sh for a person (same container, by hand)."""
+        argv = docker_run_argv(kw)
+        write_json(str(run_dir / "command.json"), {"runner": self.name, "image": image["ref"],
+                                                   "image_id": image["id"], "digest": image["digest"],
+                                                   "argv": argv, "create": kw,
+                                                   "transfer": "copy" if self.copy_mode else "bind"})
+        lines = ["#!/bin/sh", "# Replays this run by hand; `edgebench replay RUN_DIR` does the same and keeps the "
+                 "evidence.", "# Image %s (id %s). Remove the container afterwards: docker rm ID." % (
+                     image["ref"], image["id"])]
+        if self.copy_mode:
+            lines.append("# Ran on a remote engine: inputs went into the volume with docker cp.")
+        elif kw.get("user") and os.geteuid() == 0:
+            out = shlex.quote(str(run_dir.resolve()))
+            lines += ["# The run writes its results as %s." % kw["user"],
+                      "chown %s %s %s/spec.json" % (shlex.quote(kw["user"]), out, out), "chmod 644 %s/spec.json" % out]
+        lines.append("exec " + " ".join(shlex.quote(a) for a in argv))
+        (run_dir / "command.sh").write_text("\n".join(lines) + "\n")
+
+
+def docker_run_argv(kw: dict[str, Any]) -> list[str]:
+    """The `docker run` line that creates the same container as these SDK arguments."""
+    argv = ["docker", "run", "--detach"]
+    flags = (("user", "--user"), ("network_mode", "--network"), ("working_dir", "--workdir"), ("runtime", "--runtime"),
+             ("mem_limit", "--memory"), ("memswap_limit", "--memory-swap"), ("mem_swappiness", "--memory-swappiness"))
+    for key, flag in flags:
+        if key in kw:
+            argv += [flag, str(kw[key])]
+    if "nano_cpus" in kw:
+        argv += ["--cpus", "%g" % (kw["nano_cpus"] / 1e9)]
+    if kw.get("read_only"):
+        argv.append("--read-only")
+    if kw.get("privileged"):
+        argv.append("--privileged")
+    for opt in kw.get("security_opt", []):
+        argv += ["--security-opt", opt]
+    for cap in kw.get("cap_drop", []):
+        argv += ["--cap-drop", cap]
+    for path, opts in kw.get("tmpfs", {}).items():
+        argv += ["--tmpfs", "%s:%s" % (path, opts)]
+    for bind in kw.get("volumes", []):
+        argv += ["--volume", bind]
+    for dev in kw.get("devices", []):
+        argv += ["--device", dev]
+    for grp in kw.get("group_add", []):
+        argv += ["--group-add", str(grp)]
+    for rule in kw.get("device_cgroup_rules", []):
+        argv += ["--device-cgroup-rule", rule]
+    for req in kw.get("device_requests", []):
+        ids = req.get("DeviceIDs") or []
+        argv += ["--gpus", "device=%s" % ",".join(ids) if ids else "all"]
+    for k, v in sorted(kw.get("environment", {}).items()):
+        argv += ["--env", "%s=%s" % (k, v)]
+    for k, v in sorted(kw.get("labels", {}).items()):
+        argv += ["--label", "%s=%s" % (k, v)]
+    return argv + [kw["image"]] + list(kw["command"])
+
+
+# ---- the container's cgroup, watched while it lives ---------------------------------------------------
+
+class CgroupWatch:
+    """Reads the container's memory cgroup every 50 ms (and at once on a v1 OOM event) until stopped;
+    keeps the last counters read, since the directory disappears when the task exits."""
+
+    def __init__(self, container: Any, root: str = reader.CGROUP_ROOT) -> None:
+        self.root = root
+        self.version = reader.memory_version(root)
+        self.dir = self._find(container)
+        self.limits: dict[str, Any] = {}
+        self.counters: dict[str, Any] = {"oom_kill": None, "oom_events": None, "failcnt": None,
+                                         "memsw_failcnt": None, "oom": None, "max_usage_bytes": None,
+                                         "swap_max_bytes": None}
+        self.read_ok = False
+        self._stop = threading.Event()
+        self._efd: Optional[int] = None
+        if self.dir:
+            self._read(first=True)
+            self._arm_v1_event()
+        self._thread = threading.Thread(target=self._loop, name="edgebench-cgroup-watch", daemon=True)
+        self._thread.start()
+
+    def _find(self, container: Any) -> Optional[str]:
+        try:
+            container.reload()
+            pid = container.attrs.get("State", {}).get("Pid") or 0
+        except Exception:
+            pid = 0
+        if pid:
+            _, d = reader.memory_dir(str(pid), self.root)
+            if d and d.rstrip("/") != os.path.join(self.root, "memory").rstrip("/") and os.path.isdir(d):
+                return str(d)
+        base = os.path.join(self.root, "memory") if self.version == 1 else self.root
+        for sub in ("docker/%s", "system.slice/docker-%s.scope"):
+            d = os.path.join(base, sub % container.id)
+            if os.path.isdir(d):
+                return d
+        return None
+
+    def _arm_v1_event(self) -> None:
+        """cgroup v1 OOM notification: an eventfd that fires when the group hits OOM."""
+        if self.version != 1 or not hasattr(os, "eventfd") or not self.dir:
+            return
+        try:
+            ofd = os.open(os.path.join(self.dir, "memory.oom_control"), os.O_RDONLY)
+            efd = os.eventfd(0, os.EFD_NONBLOCK)
+            with open(os.path.join(self.dir, "cgroup.event_control"), "w") as f:
+                f.write("%d %d" % (efd, ofd))
+            self._efd = efd
+            self._ofd = ofd
+        except OSError:
+            self._efd = None
+
+    def _read(self, first: bool = False) -> None:
+        d = self.dir
+        if not d or not os.path.isdir(d):
+            return
+        if self.version == 1:
+            oom = reader._kv(os.path.join(d, "memory.oom_control"))
+            stat = reader._kv(os.path.join(d, "memory.stat"))
+            got = {"oom_kill": oom.get("oom_kill"), "failcnt": reader._int(os.path.join(d, "memory.failcnt")),
+                   "memsw_failcnt": reader._int(os.path.join(d, "memory.memsw.failcnt")),
+                   "max_usage_bytes": reader._int(os.path.join(d, "memory.max_usage_in_bytes")),
+                   "swap_bytes": stat.get("swap")}
+            if first:
+                self.limits = {"memory_limit_bytes": reader._int(os.path.join(d, "memory.limit_in_bytes")),
+                               "memory_swap_limit_bytes": reader._int(os.path.join(d, "memory.memsw.limit_in_bytes")),
+                               "swappiness": reader._int(os.path.join(d, "memory.swappiness"))}
+        else:
+            ev = reader._kv(os.path.join(d, "memory.events"))
+            got = {"oom_kill": ev.get("oom_kill"), "oom": ev.get("oom"),
+                   "max_usage_bytes": reader._int(os.path.join(d, "memory.peak")),
+                   "swap_bytes": reader._int(os.path.join(d, "memory.swap.current"))}
+            if first:
+                mem, swap = reader._int(os.path.join(d, "memory.max")), reader._int(os.path.join(d, "memory.swap.max"))
+                self.limits = {"memory_limit_bytes": mem, "swap_limit_bytes": swap,
+                               "memory_swap_limit_bytes": mem + swap if mem is not None and swap is not None else None}
+        if got.get("oom_kill") is None and got.get("failcnt") is None and got.get("max_usage_bytes") is None:
+            return  # the directory went away between the check and the reads
+        swap = got.pop("swap_bytes", None)
+        if swap is not None:
+            self.counters["swap_max_bytes"] = max(swap, self.counters.get("swap_max_bytes") or 0)
+        self.counters.update({k: v for k, v in got.items() if v is not None})
+        self.read_ok = True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if self._efd is not None:
+                ready, _, _ = select.select([self._efd], [], [], _WATCH_S)
+                if ready:
+                    self._on_oom_event()
+            else:
+                self._stop.wait(_WATCH_S)
+            self._read()
+            if self.dir and not os.path.isdir(self.dir):
+                break
+
+    def _on_oom_event(self) -> None:
+        """The kernel signals v1 OOM before it picks a victim: count the event, then read hard until the
+        kill shows in oom_kill or the group is gone (runc removes it a few ms after the task dies)."""
+        try:
+            n = int.from_bytes(os.read(self._efd or 0, 8), "little")
+        except OSError:
+            return
+        if not self.dir or not os.path.isdir(self.dir):
+            return  # v1 also signals every registered event when the group is removed: not an OOM
+        self.counters["oom_events"] = (self.counters.get("oom_events") or 0) + n
+        before = self.counters.get("oom_kill") or 0
+        deadline = time.monotonic() + 0.2
+        while time.monotonic() < deadline and self.dir and os.path.isdir(self.dir):
+            self._read()
+            if (self.counters.get("oom_kill") or 0) > before:
+                break
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._read()
+        for fd in (self._efd, getattr(self, "_ofd", None)):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+class KernelLog:
+    """New records of the kernel log (/dev/kmsg, root only): the OOM killer's line names the memory
+    cgroup of its victim, so it confirms an OOM kill after the cgroup itself is gone."""
+
+    def __init__(self) -> None:
+        self.fd: Optional[int] = None
+        try:
+            self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+            os.lseek(self.fd, 0, os.SEEK_END)
+        except OSError:
+            self.fd = None
+
+    @property
+    def ok(self) -> bool:
+        return self.fd is not None
+
+    def lines_for(self, container_id: str) -> list[str]:
+        if self.fd is None:
+            return []
+        records: list[str] = []
+        while True:
+            try:
+                records.append(os.read(self.fd, 8192).decode("utf-8", "replace"))
+            except BlockingIOError:
+                break
+            except OSError:  # EPIPE: records were overwritten while we read; keep going
+                continue
+        os.close(self.fd)
+        self.fd = None
+        return kernel_lines_for(records, container_id)
+
+
+def kernel_lines_for(records: list[str], container_id: str) -> list[str]:
+    """/dev/kmsg records ('PRI,SEQ,USEC,FLAGS;message') that name the container's cgroup, and the
+    'Killed process' line the OOM killer writes right after its 'oom-kill:...oom_memcg=' line."""
+    out: list[str] = []
+    take_next = False
+    for rec in records:
+        msg = rec.split(";", 1)[-1].strip()
+        if container_id in msg:
+            out.append(msg)
+            take_next = "oom-kill" in msg
+        elif take_next and "Killed process" in msg:
+            out.append(msg)
+            take_next = False
+    return out
+
+
+# ---- files in and out -----------------------------------------------------------------------------
+
+# One core as arm64 Linux lists it in /proc/cpuinfo (a Cortex-A72, the Raspberry Pi 4's core).
+_ARM64_CORE = ("processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
+               "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\n"
+               "CPU revision\t: 3\n\n")
+
+
+def emulated_cpuinfo(arch: str) -> Path:
+    """A world-readable /proc/cpuinfo for `arch`, one entry per host CPU (as /sys/devices/system/cpu says)."""
+    n = os.cpu_count() or 1
+    path = Path(tempfile.gettempdir()) / ("edgebench-cpuinfo-%s-%d" % (arch, n))
+    text = "".join(_ARM64_CORE % i for i in range(n)) if arch == "arm64" else ""
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_name(path.name + ".%d" % os.getpid())
+        tmp.write_text(text)
+        tmp.chmod(0o644)
+        tmp.replace(path)
+    return path
+
+def _give(run_dir: Path, user: Optional[str]) -> None:
+    """Hand the results folder to the container's user (as root), so a non-root run can write it."""
+    if os.geteuid() != 0 or not user or not user.split(":")[0].isdigit():
+        return
+    uid = int(user.split(":")[0])
+    gid = int(user.split(":")[1]) if ":" in user and user.split(":")[1].isdigit() else uid
+    for p in [run_dir] + list(run_dir.iterdir()):
+        os.chown(p, uid, gid)
+    os.chmod(run_dir / "spec.json", 0o644)
+
+
+def _share(models_dir: Path, artifact: Optional[str]) -> None:
+    """Let a non-root run read its model: the models folder and the artefact's folder need o+rx, its
+    files o+r (pytest and mkdtemp make 0700 folders). Model files are public data."""
+    if not artifact or os.path.isabs(artifact):
+        return
+    folder = models_dir / Path(artifact).parts[0]
+    paths = [models_dir, folder] + (list(folder.iterdir()) if folder.is_dir() else [])
+    for p in paths:
+        try:
+            mode = os.stat(p).st_mode
+            want = mode | (0o005 if p.is_dir() else 0o004)
+            if want != mode:
+                os.chmod(p, want)
+        except OSError:
+            pass
+
+
+def _take_back(run_dir: Path, owner: tuple[int, int]) -> None:
+    if os.geteuid() != 0 or not run_dir.exists():
+        return
+    for p in [run_dir] + list(run_dir.rglob("*")):
+        try:
+            os.chown(p, *owner, follow_symlinks=False)
+        except OSError:
+            pass
+
+
+def _inputs_tar(spec_path: Path, models_dir: Path, artifact: Optional[str]) -> bytes:
+    """in/spec.json, in/models/<the run's artefact folder>, and an empty out/ any user can write."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name in ("in", "in/models", "out"):
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.mode = tarfile.DIRTYPE, 0o777 if name == "out" else 0o755
+            tf.addfile(ti)
+        tf.add(str(spec_path), arcname="in/spec.json", filter=_readable)
+        if artifact and not os.path.isabs(artifact):
+            folder = models_dir / Path(artifact).parts[0]
+            if folder.exists():
+                tf.add(str(folder), arcname="in/models/%s" % Path(artifact).parts[0], filter=_readable)
+    return buf.getvalue()
+
+
+def _readable(ti: tarfile.TarInfo) -> tarfile.TarInfo:
+    ti.uid = ti.gid = 0
+    ti.uname = ti.gname = ""
+    ti.mode = 0o755 if ti.isdir() else 0o644
+    return ti
+
+
+def _extract_out(data: bytes, run_dir: Path) -> None:
+    """The archive of /edgebench/out, its files written into run_dir (nothing outside it)."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        for m in tf.getmembers():
+            parts = Path(m.name).parts
+            if not m.isfile() or len(parts) < 2 or ".." in parts or os.path.isabs(m.name):
+                continue
+            dest = run_dir.joinpath(*parts[1:])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            src = tf.extractfile(m)
+            if src is not None:
+                dest.write_bytes(src.read())
+
+
+def _remove(client: Any, container: Any, volume: Optional[str], fate: Fate) -> None:
+    """Always remove the run's container (and volume); a failure is recorded, never hidden."""
+    if container is not None:
+        for attempt in range(3):
+            try:
+                container.remove(force=True)
+                break
+            except Exception as e:
+                if "No such container" in str(e) or "404" in str(e):
+                    break
+                if attempt == 2:
+                    fate.extra["remove_error"] = str(e)
+                time.sleep(0.5)
+    if volume:
+        try:
+            client.volumes.get(volume).remove(force=True)
+        except Exception as e:
+            fate.extra["volume_remove_error"] = str(e)

@@ -1,0 +1,47 @@
+# host-cpu x PyTorch (CPU build), amd64.
+# Build: edgebench images build --device host-cpu --framework torch
+# PyTorch's CPU-only wheels come from TORCH_INDEX_URL (download.pytorch.org/whl/cpu in the lock); the
+# wheels on PyPI pull several GB of CUDA libraries that a CPU image must not carry. Point the lock at a
+# local mirror of that index for air-gapped builds.
+ARG BASE_IMAGE=edgebench/base-debian12:amd64
+FROM ${BASE_IMAGE}
+
+ARG NUMPY_VERSION
+ARG PSUTIL_VERSION
+ARG TORCH_VERSION
+ARG TORCH_INDEX_URL
+
+COPY build-ca.crt /tmp/build-ca.crt
+RUN python3 -m venv /opt/venv \
+ && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile \
+      "numpy==${NUMPY_VERSION}" "psutil==${PSUTIL_VERSION}" \
+ && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile \
+      --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
+ && /opt/venv/bin/pip uninstall -y pip setuptools \
+ && rm -f /tmp/build-ca.crt
+
+COPY suite /opt/edgebench/edgebench/suite
+RUN printf '"""edgebench inside an image: only the suite."""\n' > /opt/edgebench/edgebench/__init__.py \
+ && /opt/venv/bin/python -m compileall -q /opt/edgebench
+
+ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONPATH=/opt/edgebench \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp
+WORKDIR /tmp
+USER 65534:65534
+CMD ["python", "-m", "edgebench.suite", "backends"]
+
+ARG BASE_IMAGE
+ARG EDGEBENCH_VERSION=0.0.0
+ARG SOURCE_REVISION=unknown
+ARG IMAGE_HASH=unknown
+LABEL org.opencontainers.image.title="edgebench host-cpu torch" \
+      org.opencontainers.image.version="${EDGEBENCH_VERSION}" \
+      org.opencontainers.image.revision="${SOURCE_REVISION}" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}" \
+      org.edgebench.device="host-cpu" \
+      org.edgebench.framework="torch" \
+      org.edgebench.image-hash="${IMAGE_HASH}" \
+      org.edgebench.versions="numpy=${NUMPY_VERSION} psutil=${PSUTIL_VERSION} torch=${TORCH_VERSION}"
