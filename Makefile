@@ -20,8 +20,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[torch,onnx,tflite,convert,prune,monitors,dev]"
 	touch $@
 
+# On host-cpu the default runner is local (no images needed); on a device use RUNNER=docker (its pinned
+# images: pulled, or built with BUILD=1), and EMULATE=1 to emulate DEVICE on a bigger host.
 bench: setup
-	$(BIN)/edgebench run $(MATRIX) --device $(DEVICE) --runner $(RUNNER) --results $(RESULTS)
+	$(BIN)/edgebench bench --device $(DEVICE) --matrix $(MATRIX) --runner $(RUNNER) --results $(RESULTS) \
+	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate)
 
 lint: setup
 	$(BIN)/ruff check cli suite tests benchmarks
@@ -30,6 +33,8 @@ lint: setup
 	  ln -s ../../../suite build/mypy/edgebench/suite
 	cd build/mypy && MYPYPATH=. ../../$(BIN)/mypy --config-file ../../pyproject.toml -p edgebench
 	$(BIN)/edgebench schema --out build/schemas >/dev/null && diff -r build/schemas schemas
+	$(BIN)/hadolint images/*/*.Dockerfile
+	$(BIN)/zizmor --offline --persona pedantic .github/workflows
 
 docker:
 	bash scripts/setup-docker.sh

@@ -15,7 +15,7 @@ from edgebench.suite.spec import RunSpec, SchemaError
 from rich.console import Console
 from rich.table import Table
 
-from . import artifacts, campaign, devices, plan, store
+from . import artifacts, campaign, plan, store
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -29,9 +29,13 @@ app.add_typer(results_app, name="results")
 
 def _mount() -> None:
     """Sub-apps that live in their own modules."""
+    from . import fleet_cmd
     from .images_cmd import images_app
     from .models_cmd import models_app
 
+    app.add_typer(fleet_cmd.devices_app, name="devices")
+    app.command("bench")(fleet_cmd.bench_cmd)
+    app.add_typer(fleet_cmd.fleet_app, name="fleet")
     app.add_typer(images_app, name="images", help="Build, bootstrap, list and test device images.")
     app.add_typer(models_app, name="models", help="Make, inspect and check model artefacts.")
 
@@ -190,22 +194,6 @@ def schema_cmd(out_dir: Annotated[Path, typer.Option("--out")] = Path("schemas")
 
     for path in write_schemas(out_dir):
         out.print(str(path))
-
-
-@app.command("devices")
-def devices_cmd(as_json: JsonOpt = False) -> None:
-    """List the device profiles."""
-    profiles = [devices.load(n) for n in devices.names()]
-    if as_json:
-        _emit_json([d.model_dump() for d in profiles])
-        return
-    table = Table(title="device profiles")
-    for col in ("name", "arch", "memory MiB", "frameworks", "monitors", "price USD"):
-        table.add_column(col)
-    for d in profiles:
-        table.add_row(d.name, d.arch, str(d.memory_mb or "-"), ", ".join(d.frameworks), ", ".join(d.monitors),
-                      str(d.price_usd or "-"))
-    out.print(table)
 
 
 @results_app.command("list")

@@ -195,7 +195,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
         "device": device, "run_device": run_device, "emulated": emu is not None,
         "emulation_notes": emu.notes if emu else [], "facts": facts.to_dict(), "images": got,
         "power_mode": power_mode(), "matrix": str(matrix), "runner": runner})
-    from .report import build_report
+    from .report import build_report, render
 
     report = build_report(outcome.dir)
     md = str(report.out_dir / "report.md")
@@ -203,6 +203,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
         _emit({"campaign": str(outcome.dir.resolve()), "device": run_device, "emulated": emu is not None,
                "runs": len(outcome.results), "unexpected": len(outcome.unexpected), "report": md})
     else:
+        out.print(render(report))
         out.print("%s on %s%s: %d runs, %d unexpected; report %s" % (
             p.matrix.name, run_device, " (EMULATED)" if emu else "", len(outcome.results), len(outcome.unexpected),
             md), highlight=False)

@@ -46,6 +46,7 @@ group "ci" {
     "coral-devboard-tflite",
     "coral-usb-tflite",
     "host-cpu-onnxruntime",
+    "host-cpu-tflite",
     "host-cpu-torch",
     "host-cuda-tensorrt",
     "host-cuda-torch",
@@ -98,6 +99,13 @@ target "host-cpu-onnxruntime" {
   dockerfile = "images/host-cpu/onnxruntime.Dockerfile"
   platforms  = ["linux/amd64"]
   tags       = ["${REGISTRY}/edgebench-host-cpu-onnxruntime:${VERSION}"]
+}
+
+target "host-cpu-tflite" {
+  inherits   = ["_common"]
+  dockerfile = "images/host-cpu/tflite.Dockerfile"
+  platforms  = ["linux/amd64"]
+  tags       = ["${REGISTRY}/edgebench-host-cpu-tflite:${VERSION}"]
 }
 
 target "host-cpu-torch" {

@@ -23,12 +23,7 @@ def test_every_protocol_device_has_a_profile() -> None:
     assert set(devices.names()) >= REQUIRED
 
 
-# rpi4's profile is written with the Docker runner (issue 3); until it gains `detect:` and `price_source:`
-# (the lead's change listed in issue 4's note) this fails, strictly, so the mark goes when it is done.
-_PENDING = pytest.mark.xfail(strict=True, reason="rpi4/device.yaml lacks detect and price_source")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_PENDING) if n == "rpi4" else n for n in sorted(REQUIRED)])
+@pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_profile_is_complete(name: str) -> None:
     d = devices.load(name)
     assert d.monitors and set(d.monitors) <= set(monitors.names()), "unknown monitor in %s" % name
