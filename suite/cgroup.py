@@ -7,17 +7,14 @@ Sizes are bytes here; None means "no limit" or "not readable".
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
+from .fsutil import read_text
+
 CGROUP_ROOT = "/sys/fs/cgroup"
 # cgroup v1 reports "no limit" as PAGE_COUNTER_MAX pages; anything this large is unlimited.
 _V1_UNLIMITED = 1 << 60
 
 
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
+_read = read_text
 
 
 def _int(path: str) -> Optional[int]:

@@ -12,17 +12,13 @@ import numpy as np
 import psutil
 
 from . import __version__, cgroup, probes
+from .fsutil import read_text
 
 _ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
              "CUDA_VISIBLE_DEVICES", "EDGEBENCH_IMAGE", "EDGEBENCH_IMAGE_DIGEST", "EDGEBENCH_DEVICE")
 
 
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path) as f:
-            return f.read().strip().strip("\x00")
-    except OSError:
-        return None
+_read = read_text
 
 
 def cpu_model() -> str:

@@ -3,39 +3,47 @@
 import json
 import os
 import tempfile
-from typing import Any
+from typing import Any, Callable, Optional, TextIO
+
+
+def read_text(path: str) -> Optional[str]:
+    """A small sysfs/procfs file, stripped (device-tree strings end in NUL); None when unreadable."""
+    try:
+        with open(path) as f:
+            return f.read().strip().strip("\x00")
+    except OSError:
+        return None
+
+
+def _atomic(path: str, write: Callable[[TextIO], None]) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over `path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def write_json(path: str, data: Any) -> None:
-    """Write JSON to a temp file in the same folder, fsync, then rename over `path`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True, default=str)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    def write(f: TextIO) -> None:
+        json.dump(data, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+
+    _atomic(path, write)
 
 
 def write_jsonl(path: str, rows: Any) -> None:
-    """Write one JSON object per line, atomically."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            for row in rows:
-                f.write(json.dumps(row, sort_keys=True, default=str))
-                f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """One JSON object per line, atomically."""
+    def write(f: TextIO) -> None:
+        for row in rows:
+            f.write(json.dumps(row, sort_keys=True, default=str))
+            f.write("\n")
+
+    _atomic(path, write)

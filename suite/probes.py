@@ -15,6 +15,8 @@ import os
 import subprocess
 from typing import Any, Callable, Dict, List, Optional
 
+from .fsutil import read_text
+
 Runner = Callable[[List[str]], Optional[str]]
 
 PI_BITS = {0: "under-voltage", 1: "arm frequency capped", 2: "throttled", 3: "soft temperature limit"}
@@ -30,12 +32,7 @@ def run_command(cmd: List[str], timeout: float = 5.0) -> Optional[str]:
     return p.stdout.decode("utf-8", "replace") if p.returncode == 0 else None
 
 
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path) as f:
-            return f.read().strip().strip("\x00")
-    except OSError:
-        return None
+_read = read_text
 
 
 def _int(path: str) -> Optional[int]:

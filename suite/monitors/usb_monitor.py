@@ -16,18 +16,14 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..fsutil import read_text
 from .base import Monitor, setting, thread_cpu_s
 
 SYS_USB = "/sys/bus/usb/devices"
 USBMON = "/sys/kernel/debug/usb/usbmon"
 
 
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
+_read = read_text
 
 
 def list_devices(root: str = SYS_USB) -> List[Dict[str, Any]]:

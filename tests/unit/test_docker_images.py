@@ -87,9 +87,11 @@ def test_image_spec_of_a_profile() -> None:
     assert spec.arch == "arm64" and spec.repository == "edgebench-rpi4-onnxruntime"
     assert re.match(r"^edgebench-rpi4-onnxruntime:\d+\.\d+\.\d+-[0-9a-f]{12}$", spec.ref)
     assert dict(spec.args)["ONNXRUNTIME_VERSION"] == images.read_lock()["ONNXRUNTIME_VERSION"]
+    # the Pi 4 shares the Debian arm64 LiteRT Dockerfile with the Pi 5
+    assert str(images.image_spec("rpi4", "tflite").dockerfile).endswith("rpi5/tflite.Dockerfile")
     with pytest.raises(InputError) as e:
-        images.image_spec("rpi4", "tflite")  # named in the profile, no Dockerfile yet
-    assert "dockerfile" in e.value.key
+        images.image_spec("rpi4", "nosuch")
+    assert e.value.key == "frameworks" and "nosuch" in str(e.value)
 
 
 def test_build_context_carries_dockerfile_suite_and_ca(tmp_path: Path) -> None:
