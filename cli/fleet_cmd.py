@@ -23,7 +23,7 @@ from . import artifacts, campaign, detect, devices, emulate, images, plan
 from .errors import InputError
 
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_REGISTRY = os.environ.get("EDGEBENCH_REGISTRY", "ghcr.io/edgebench")
 

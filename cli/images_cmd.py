@@ -13,7 +13,7 @@ from .errors import InputError
 
 images_app = typer.Typer(help="Build, list and test the device x framework images.", no_args_is_help=True)
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]
 DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="device profile (images/DEVICE)")]

@@ -21,7 +21,7 @@ from .errors import InputError
 
 models_app = typer.Typer(help="Model artefacts: cache, FLOPs, export, pruning, accuracy.", no_args_is_help=True,
                          pretty_exceptions_enable=False)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout")]
