@@ -128,7 +128,8 @@ def run_row(res: RunResult, run_dir: Path, campaign: str = "") -> dict[str, Any]
         for k, v in sorted(agg.items()):
             row["mon_%s_%s" % (mname, k)] = _scalar(v)
     row["peak_rss_mb"] = peak_rss(row)
-    row.update({"noisy": res.noisy, "noise_reason": res.noise_reason})
+    row.update({"noisy": res.noisy, "noise_reason": res.noise_reason, "throttled": res.throttled,
+                "memory_bounded": (res.memory_bound or {}).get("bounded")})
     row.update(_host(res.host))
     row.update(_env(res, run_dir))
     return row

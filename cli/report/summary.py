@@ -11,7 +11,7 @@ from edgebench.suite.spec import STATUSES
 BASE_KEYS = ["model", "framework", "precision", "batch_size", "limit_memory_mb", "limit_memory_swap_mb"]
 OPTIONAL_KEYS = ["input_shape", "threads", "placement", "limit_swappiness", "limit_cpus",
                  "device", "warmups", "iterations"]
-FLAGS = ("unexpected", "noisy", "fallback", "limits_mismatch", "limits_unread", "limits_note")
+FLAGS = ("unexpected", "noisy", "throttled", "fallback", "limits_mismatch", "limits_unread", "limits_note")
 DEFAULT_CV = 0.10
 
 
@@ -70,7 +70,10 @@ def _cell(g: pd.DataFrame) -> dict[str, Any]:
     row["limits_note"] = bool(notes)  # e.g. not root, no swap: what the runner could not apply
     row["limits_detail"] = "; ".join(sorted(set(_texts(g, "limits_mismatches")) | set(notes)))
     row["run_ids"] = " ".join(g["run_id"])
-    flags = {"unexpected": not row["as_expected"], "noisy": noisy, "fallback": row["fell_back"],
+    # a device that throttled during any repetition measured something other than the cell
+    row["throttled"] = bool((g["throttled"] == True).any()) if "throttled" in g else False  # noqa: E712
+    flags = {"unexpected": not row["as_expected"], "noisy": noisy, "throttled": row["throttled"],
+             "fallback": row["fell_back"],
              "limits_mismatch": row["limits_mismatch"], "limits_unread": row["limits_unread"],
              "limits_note": row["limits_note"]}
     row["flags"] = ", ".join(k for k in FLAGS if flags[k])

@@ -94,6 +94,21 @@ def test_an_ok_run_where_oom_was_expected_is_unexpected(tmp_path: Path) -> None:
     assert not c["as_expected"] and c["unexpected_runs"] == 1 and "unexpected" in c["flags"]
 
 
+def test_a_run_that_throttled_flags_its_cell(tmp_path: Path) -> None:
+    camp = tmp_path / "tiny"
+    shutil.copytree(TINY, camp)
+    path = camp / "1b39c8617a1e" / "result.json"
+    data = json.loads(path.read_text())
+    data["throttled"] = True  # as probes.verdict_of_env would record it
+    data["throttle"] = {"throttled": True, "evidence": ["cpu0 max freq fell 1479000 -> 921600 kHz"]}
+    path.write_text(json.dumps(data))
+    summary = build_report(camp, tmp_path / "rep").summary
+    c = _cell(summary, model="resnet18", framework="torch", batch_size=1, limit_memory_mb=None)
+    assert c["throttled"] and "throttled" in c["flags"]
+    other = _cell(summary, model="resnet18", framework="torch", batch_size=2, limit_memory_mb=None)
+    assert not other["throttled"]
+
+
 def test_placement_fallback_and_limit_notes_are_flagged(tmp_path: Path) -> None:
     fb = build_report(FALLBACK, tmp_path / "fb")
     c = fb.summary.iloc[0]
