@@ -75,7 +75,10 @@ class JtopMonitor(Monitor):
 
     @classmethod
     def unavailable_reason(cls, config: Optional[Dict[str, Any]] = None) -> Optional[str]:
-        import jtop  # noqa: F401 - ImportError becomes MonitorUnavailable in the registry
+        try:
+            import jtop  # noqa: F401
+        except ImportError:
+            return "jetson-stats (module jtop) is not installed here: pip install jetson-stats in the image"
         if not os.path.exists(JTOP_SOCKET):
             return ("no jtop service socket at %s (install jetson-stats on the device and mount "
                     "-v %s:%s)" % (JTOP_SOCKET, JTOP_SOCKET, JTOP_SOCKET))
