@@ -12,8 +12,11 @@ from tests.conftest import has_module, need
 
 def test_energy_csv_from_a_codecarbon_run(tmp_path: Path, models_dir: Path, onnx_mnv3: str) -> None:
     need(has_module("codecarbon"), "codecarbon (the monitors extra)")
-    spec = RunSpec(model="mobilenet_v3_small", framework="onnxruntime", iterations=40, artifact=onnx_mnv3,
-                   monitors=("psutil", "codecarbon"), monitor_interval_s=0.1, threads=1)
+    # CodeCarbon reads power once per measure_s (0.5 s here): pad the measure phase to 3 s so that
+    # several readings fall inside it however fast this machine is.
+    spec = RunSpec(model="mobilenet_v3_small", framework="onnxruntime", iterations=20, artifact=onnx_mnv3,
+                   monitors=("psutil", "codecarbon"), monitor_config={"codecarbon": {"measure_s": 0.5}},
+                   monitor_interval_s=0.1, min_measure_s=3.0, threads=1)
     camp = tmp_path / "camp"
     r = LocalRunner().execute(spec, camp / spec.run_id, models_dir)
     assert r.status == "ok", r.reason
