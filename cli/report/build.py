@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import pandas as pd
 
+from ..analysis.energy import energy_rows
 from ..analysis.tables import load
 from . import figures, markdown
 from .summary import cell_keys, summarize
@@ -78,6 +79,23 @@ def environment(runs: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
+def _energy(data: ReportData) -> None:
+    """energy.csv: energy, average power and FPS/W per phase, for runs whose monitors sampled power."""
+    ok = data.runs[data.runs["status"] == "ok"] if not data.runs.empty else data.runs
+    dirs = [data.campaign_dir / rid for rid in (ok["run_id"] if not ok.empty else [])]
+    rows = [r for r in energy_rows(dirs) if "monitor" in r]
+    if not rows:
+        data.notes.append("energy: no run sampled power (add a power monitor: jtop, tegrastats, ina219, nvml "
+                          "or the codecarbon estimate)")
+        return
+    path = data.out_dir / "energy.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    data.files.append(path)
+    est = sum(1 for r in rows if r.get("estimate"))
+    data.notes.append("energy: energy.csv has energy, average power and FPS/W per phase for %d run(s)%s"
+                      % (len(rows), " (%d are CodeCarbon estimates, not measurements)" % est if est else ""))
+
+
 def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportData:
     """Read the campaign, group runs into cells, write summary.csv, runs.csv, PNG figures and report.md
     into out_dir (default CAMPAIGN/_report). Damaged run folders are listed, never read as data."""
@@ -98,6 +116,7 @@ def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportDa
             data.files.append(drawn)
         else:
             data.notes.append(drawn)
+    _energy(data)
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
     md.write_text(markdown.write(data, stamp))
