@@ -153,20 +153,17 @@ def judge(dev: Device, facts: Facts) -> Verdict:
         else:
             score += 1
             reasons.append("MemTotal %d MiB is a %d MiB %s" % (facts.memory_mb, size, dev.name))
-    if d.usb_ids:
-        found = [u for u in d.usb_ids if u in facts.usb_ids]
+    # an accelerator's USB id is stronger evidence than a device node some drivers also create
+    for wanted, have, weight, what, missing in ((d.usb_ids, facts.usb_ids, 10, "USB device ", " (lsusb)"),
+                                                 (d.dev_nodes, facts.dev_nodes, 5, "", "")):
+        if not wanted:
+            continue
+        found = [x for x in wanted if x in have]
         if found:
-            score += 10
-            reasons.append("USB device %s present" % ", ".join(found))
+            score += weight
+            reasons.append("%s%s present" % (what, ", ".join(found)))
         else:
-            problems.append("no USB device %s (lsusb)" % " or ".join(d.usb_ids))
-    if d.dev_nodes:
-        found = [n for n in d.dev_nodes if n in facts.dev_nodes]
-        if found:
-            score += 5
-            reasons.append("%s present" % ", ".join(found))
-        else:
-            problems.append("no %s" % " or ".join(d.dev_nodes))
+            problems.append("no %s%s%s" % (what, " or ".join(wanted), missing))
     if d.nvidia_gpu:
         if facts.nvidia_gpus:
             score += 5
