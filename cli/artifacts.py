@@ -46,7 +46,7 @@ class Artifact:
     input_shape: tuple[int, ...]
     num_classes: int
     seed: int
-    precision: str = "fp32"  # in the key for tflite only: torch casts at load, ONNX is fp32
+    precision: str = "fp32"  # torch casts at load; TensorRT builds its precision from the fp32 ONNX
     calib_dir: Optional[str] = None  # INT8 calibration / Taylor pruning images; synthetic when None
     weights: Optional[str] = None  # a local weights file instead of random weights
 
@@ -54,7 +54,7 @@ class Artifact:
     def key(self) -> str:
         c, h, w = self.input_shape
         key = "%s-%s-%dx%dx%d-c%d-s%d" % (self.format, self.model, c, h, w, self.num_classes, self.seed)
-        if self.format == "tflite":
+        if self.format == "tflite" or self.precision != "fp32":  # fp32 ONNX keys predate ONNX fp16/int8
             key += "-" + self.precision
         if self.calib_dir:
             key += "-cal" + hashlib.sha256(os.path.abspath(self.calib_dir).encode()).hexdigest()[:8]
@@ -72,7 +72,7 @@ def artifact_for(spec: RunSpec) -> Optional[Artifact]:
     fmt = "torch" if spec.framework == "torch" else zoo.artifact_format(spec.framework)
     if not fmt:
         return None
-    precision = spec.precision if fmt == "tflite" else "fp32"
+    precision = spec.precision if fmt == "tflite" or spec.framework == "onnxruntime" else "fp32"
     return Artifact(str(fmt), spec.model, tuple(spec.input_shape), spec.num_classes, spec.seed, precision)
 
 
@@ -107,6 +107,8 @@ def _dir_digest(folder: str) -> str:
 def tool_versions(art: Artifact) -> dict[str, str]:
     """Versions of the distributions that make `art`, read from package metadata (nothing is imported)."""
     names = list(TOOLS[art.format])
+    if art.format == "tflite" and zoo.tflite_source(art.model) == "torchvision":
+        names += ["torch", "torchvision"]
     if "+" in art.model:
         names += list(PRUNE_TOOLS)
     found: dict[str, str] = {}

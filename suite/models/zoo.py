@@ -65,11 +65,14 @@ KERAS: Dict[str, Tuple[str, Tuple[int, int, int]]] = {
 }
 
 PRUNE_IMPORTANCES = ("magnitude", "taylor")
+# Pruned nets are torch modules: torch loads them (Torch-Pruning's state dict), the others read their ONNX export.
+PRUNED_FRAMEWORKS = ("torch", "onnxruntime", "tensorrt")
 
 # framework -> (artefact format it reads or None when it builds the model itself, precisions)
 FRAMEWORKS: Dict[str, Tuple[object, Tuple[str, ...]]] = {
     "torch": (None, ("fp32", "fp16")),
-    "onnxruntime": ("onnx", ("fp32",)),
+    # fp16: weights and activations cast to float16 (I/O stays float32); int8: static QDQ quantisation.
+    "onnxruntime": ("onnx", ("fp32", "fp16", "int8")),
     "tflite": ("tflite", ("fp32", "fp16", "int8")),
     # Engines are not portable: the target builds them from the fp32 ONNX artefact (compilers.build_tensorrt).
     "tensorrt": ("onnx", ("fp32", "fp16", "int8")),
@@ -77,7 +80,15 @@ FRAMEWORKS: Dict[str, Tuple[object, Tuple[str, ...]]] = {
 
 
 def models(framework: str = "torch") -> List[str]:
-    return sorted(KERAS if framework == "tflite" else TORCHVISION)
+    if framework == "tflite":  # Keras applications, and torchvision nets rebuilt in Keras (torch2keras)
+        return sorted(set(KERAS) | set(TORCHVISION))
+    return sorted(TORCHVISION)
+
+
+def tflite_source(model: str) -> str:
+    """Where a TFLite model is converted from: "keras" (a Keras application, as P1 used) or "torchvision"
+    (the torchvision net with its weights, rebuilt in Keras by torch2keras)."""
+    return "keras" if model.split("+", 1)[0] in KERAS else "torchvision"
 
 
 def parse(model: str) -> Tuple[str, Optional[Tuple[str, int]]]:
@@ -115,8 +126,8 @@ def can_run(framework: str, model: str, precision: str) -> str:
         return "unknown model: %s" % e
     if base not in models(framework):
         return "unknown model %r for %s (known: %s)" % (base, framework, ", ".join(models(framework)))
-    if prune is not None and framework not in ("onnxruntime", "tensorrt"):
-        return "pruned model %r runs on onnxruntime (an ONNX export), not on %s" % (model, framework)
+    if prune is not None and framework not in PRUNED_FRAMEWORKS:
+        return "pruned model %r runs on %s, not on %s" % (model, "/".join(PRUNED_FRAMEWORKS), framework)
     precisions = FRAMEWORKS[framework][1]
     if precision not in precisions:
         return "%s runs %s at %s, not %r" % (framework, model, "/".join(precisions), precision)

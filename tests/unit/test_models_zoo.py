@@ -25,10 +25,16 @@ def test_variant_names_parse_and_reject() -> None:
 def test_can_run_per_framework() -> None:
     assert zoo.can_run("tflite", "mobilenet_v3_small", "int8") == ""
     assert zoo.can_run("tflite", "mobilenet_v1", "fp16") == ""
-    assert "unknown model 'alexnet' for tflite" in zoo.can_run("tflite", "alexnet", "fp32")
-    assert "not 'int8'" in zoo.can_run("onnxruntime", "resnet18", "int8")
+    assert zoo.can_run("tflite", "alexnet", "fp32") == ""  # torchvision, rebuilt in Keras
+    assert "unknown model 'googlenet' for tflite" in zoo.can_run("tflite", "googlenet", "fp32")
+    assert zoo.tflite_source("alexnet") == "torchvision" and zoo.tflite_source("densenet121") == "keras"
+    assert zoo.can_run("onnxruntime", "resnet18", "int8") == ""
+    assert "not 'int4'" in zoo.can_run("onnxruntime", "resnet18", "int4")
+    assert "unknown model 'mobilenet_v1' for tensorrt" in zoo.can_run("tensorrt", "mobilenet_v1", "fp32")
     assert zoo.can_run("onnxruntime", "resnet50+pruned-taylor-50", "fp32") == ""
-    assert "runs on onnxruntime" in zoo.can_run("torch", "resnet50+pruned-taylor-50", "fp32")
+    assert zoo.can_run("torch", "resnet50+pruned-taylor-50", "fp32") == ""
+    assert "runs on torch/onnxruntime/tensorrt, not on tflite" in zoo.can_run("tflite", "resnet50+pruned-taylor-50",
+                                                                             "fp32")
     assert "unknown model" in zoo.can_run("onnxruntime", "resnet50+pruned-x-1", "fp32")
     assert zoo.FRAMEWORKS["tflite"] == ("tflite", ("fp32", "fp16", "int8"))
 
@@ -54,6 +60,11 @@ def test_artifact_keys_stay_stable_for_old_formats() -> None:
     assert tfl is not None and tfl.relpath == "tflite-densenet121-3x224x224-c102-s0-int8/model.tflite"
     fp16 = artifacts.artifact_for(RunSpec(model="densenet121", framework="tflite", precision="fp16", num_classes=102))
     assert fp16 is not None and fp16.key != tfl.key
+    # ONNX at fp16/int8 are their own files; TensorRT builds every precision from the fp32 ONNX.
+    q = artifacts.artifact_for(RunSpec(model="resnet18", framework="onnxruntime", precision="int8"))
+    assert q is not None and q.relpath == "onnx-resnet18-3x224x224-c1000-s0-int8/model.onnx"
+    trt = artifacts.artifact_for(RunSpec(model="resnet18", framework="tensorrt", precision="int8", placement="cuda"))
+    assert trt is not None and trt.relpath == onnx.relpath
 
 
 def test_content_key_tracks_inputs_and_tool_versions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
