@@ -73,7 +73,10 @@ def artifact_for(spec: RunSpec) -> Optional[Artifact]:
     if not fmt:
         return None
     precision = spec.precision if fmt == "tflite" or spec.framework == "onnxruntime" else "fp32"
-    return Artifact(str(fmt), spec.model, tuple(spec.input_shape), spec.num_classes, spec.seed, precision)
+    # TensorRT calibrates on the target, from the fp32 ONNX: its calibration images are not the artefact's.
+    calib = spec.calib_dir if precision == "int8" or "+pruned-taylor" in spec.model else None
+    return Artifact(str(fmt), spec.model, tuple(spec.input_shape), spec.num_classes, spec.seed, precision,
+                    calib, spec.weights)
 
 
 DEFAULT_DIR = Path(os.environ.get("EDGEBENCH_CACHE", Path.home() / ".cache" / "edgebench")) / "models"

@@ -29,7 +29,10 @@ class Cell(BaseModel):
     iterations: Optional[int] = Field(None, ge=1)
     threads: Optional[int] = Field(None, ge=1)
     placement: Optional[str] = None
-    input_dir: Optional[str] = None
+    input_dir: Optional[str] = Field(None, description="image folder fed to the model; synthetic input when unset")
+    weights: Optional[str] = Field(None, description="local weights file (torch state dict, or Keras weights "
+                                   "for TFLite from Keras applications); random weights when unset")
+    calib_dir: Optional[str] = Field(None, description="image folder for INT8 calibration and Taylor pruning")
     seed: Optional[int] = Field(None, ge=0)
     monitors: Optional[list[str]] = None
     monitor_config: Optional[dict[str, dict[str, Any]]] = None

@@ -67,7 +67,8 @@ def cells(matrix: Matrix) -> list[tuple[dict[str, Any], list[Union[str, int]]]]:
     fixed = matrix.fixed.model_dump(exclude_none=True)
     keys = list(matrix.axes)
     out: list[tuple[dict[str, Any], list[Union[str, int]]]] = []
-    for values in itertools.product(*(matrix.axes[k] for k in keys)):
+    # Without axes, `fixed` alone is one cell, unless the matrix lists its cells under include.
+    for values in itertools.product(*(matrix.axes[k] for k in keys)) if keys or not matrix.include else []:
         cell = dict(fixed)
         cell.update({k: v for k, v in zip(keys, values) if v is not None})
         if not any(_matches(cell, rule) for rule in matrix.exclude):
@@ -141,6 +142,14 @@ def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, pat
     placement = cell.get("placement", "cpu")
     if placement.split(":")[0] not in dev.placements(fw):
         fail("placement", "device %s runs %s on %s, not %r" % (dev.name, fw, ", ".join(dev.placements(fw)), placement))
+    for key, want_dir in (("weights", False), ("calib_dir", True), ("input_dir", True)):
+        if key in cell:
+            local = Path(cell[key]).expanduser()
+            local = local if local.is_absolute() else (path.parent / local)
+            if not (local.is_dir() if want_dir else local.is_file()):
+                fail(key, "%s %s does not exist (relative paths are read from the matrix file's folder)"
+                     % ("folder" if want_dir else "file", local))
+            cell[key] = str(local.resolve())
     mem, memsw = cell.get("memory_mb"), cell.get("memory_swap_mb")
     if memsw is not None and (mem is None or memsw < mem):
         fail("memory_swap_mb", "memory_swap_mb is memory + swap: it needs memory_mb and must be >= it")

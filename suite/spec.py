@@ -62,6 +62,8 @@ class RunSpec:
     limits: Limits = field(default_factory=Limits)
     artifact: Optional[str] = None  # model file, relative to the models folder given to the child
     input_dir: Optional[str] = None  # a local image folder; synthetic input when None
+    weights: Optional[str] = None  # a local weights file the artefact is made from; random weights when None
+    calib_dir: Optional[str] = None  # images for INT8 calibration and Taylor pruning; synthetic when None
     seed: int = 0
     monitors: Tuple[str, ...] = ("psutil",)
     monitor_config: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # per monitor, e.g. ina219 bus

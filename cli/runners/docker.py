@@ -125,6 +125,9 @@ class DockerRunner:
         else:
             binds += ["%s:%s:ro" % (run_dir.resolve() / "spec.json", IN_SPEC), "%s:%s:rw" % (run_dir.resolve(), OUT),
                       "%s:%s:ro" % (models_dir.resolve(), IN_MODELS)]
+        # Image folders are bound read-only at the same path, so the spec's paths hold inside. A remote engine
+        # (copy transfer) gets no bind: the folder must exist at that path on the device itself.
+        binds += ["%s:%s:ro" % (d, d) for d in (spec.input_dir, spec.calib_dir) if d and not volume]
         kw: dict[str, Any] = {
             "image": ref, "command": ["python", "-m", "edgebench.suite", "run", IN_SPEC, OUT, "--models", IN_MODELS],
             "user": user, "network_mode": "none", "read_only": True, "security_opt": ["no-new-privileges"],

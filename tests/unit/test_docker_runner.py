@@ -156,3 +156,13 @@ def test_root_or_image_user_passes_through(tmp_path: Path, value: object) -> Non
     spec = RunSpec(model="resnet18", framework="onnxruntime")
     kw = DockerRunner(client=object()).container_kwargs(spec, "x:y", tmp_path, tmp_path, value, IMAGE, None)  # type: ignore[arg-type]
     assert kw.get("user") == value
+
+
+def test_image_folders_are_bound_read_only_at_their_path(tmp_path: Path) -> None:
+    spec = RunSpec(model="resnet18", framework="onnxruntime", input_dir="/data/val", calib_dir="/data/calib")
+    runner = DockerRunner(client=object())
+    kw = runner.container_kwargs(spec, IMAGE["ref"], tmp_path / "run", tmp_path / "models", None, IMAGE, None)
+    assert "/data/val:/data/val:ro" in kw["volumes"] and "/data/calib:/data/calib:ro" in kw["volumes"]
+    # Copy transfer (a remote engine): a host path means nothing there, so nothing is bound.
+    kw = runner.container_kwargs(spec, IMAGE["ref"], tmp_path / "run", tmp_path / "models", None, IMAGE, "vol")
+    assert not any(v.startswith("/data/") for v in kw["volumes"])

@@ -137,3 +137,24 @@ def test_repo_matrices_are_valid() -> None:
     for path in sorted((ROOT / "matrices").glob("*.yaml")):
         p = plan.build(path)
         assert p.runs, path
+
+
+def test_local_paths_resolve_against_the_matrix_folder(tmp_path: Path) -> None:
+    (tmp_path / "calib").mkdir()
+    (tmp_path / "w.pt").write_bytes(b"x")
+    text = """\
+name: paths
+include:
+  - {model: resnet18, framework: onnxruntime, precision: int8, calib_dir: calib}
+  - {model: resnet18, framework: onnxruntime, precision: fp32, calib_dir: calib, weights: w.pt}
+"""
+    p = plan.build(write(tmp_path, text))  # an include-only matrix: exactly its two cells
+    assert [r.spec.precision for r in p.runs] == ["int8", "fp32"]
+    int8, fp32 = p.runs[0].spec, p.runs[1].spec
+    assert int8.calib_dir == str((tmp_path / "calib").resolve()) and fp32.weights == str((tmp_path / "w.pt").resolve())
+    # Calibration images change the int8 artefact (its key carries their hash), not the fp32 one; weights change both.
+    assert "-int8-cal" in str(int8.artifact) and "-cal" not in str(fp32.artifact) and "-w" in str(fp32.artifact)
+    e = error(tmp_path, text.replace("calib_dir: calib}", "calib_dir: nowhere}"))
+    assert e.line == 3 and "include[0].calib_dir" in str(e) and "does not exist" in str(e)
+    e = error(tmp_path, text.replace("weights: w.pt", "weights: calib"))
+    assert "include[1].weights" in str(e) and "file" in str(e)
