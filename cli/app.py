@@ -81,6 +81,7 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False) -
     if as_json:
         _emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
                     "artifacts": [a.key for a in p.artifacts()],
+                    "skipped": [{"cell": c, "why": why} for c, why in p.skipped],
                     "plan": [{"run_id": r.run_id, "estimate_s": r.estimate_s, "cell": r.cell,
                               "spec": r.spec.to_dict()} for r in p.runs]})
         return
@@ -96,6 +97,15 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False) -
         table.add_row(str(i + 1), r.run_id, *[str(r.cell.get(k, "")) for k in varying],
                       str(r.spec.repetition), "%.1f" % r.estimate_s)
     out.print(table)
+    _print_skipped(p)
+
+
+def _print_skipped(p: plan.Plan) -> None:
+    whys: dict[str, int] = {}
+    for _, why in p.skipped:
+        whys[why] = whys.get(why, 0) + 1
+    for why, n in sorted(whys.items()):
+        err.print("[yellow]skipped %d cell(s):[/] %s (unsupported: skip)" % (n, why))
 
 
 @app.command("run")
@@ -108,6 +118,7 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
             as_json: JsonOpt = False) -> None:
     """Run every cell of a matrix; re-running resumes (finished runs are kept, never overwritten)."""
     p = plan.build(matrix, device, name or "")
+    _print_skipped(p)
     r = _runner(runner, allow_no_swap)
     problems = r.preflight([x.spec for x in p.runs])
     if problems:

@@ -129,6 +129,9 @@ class Matrix(BaseModel):
     order: Literal["cell-major", "repetition-major"] = "cell-major"
     adaptive: Optional[Adaptive] = None
     sweep: Optional[Sweep] = None
+    # A study across devices (P2, P3) lists frameworks some devices lack: "skip" leaves those cells out of the
+    # plan (and says so) instead of refusing the matrix.
+    unsupported: Literal["error", "skip"] = "error"
 
 
 def load(path: Union[str, Path]) -> Matrix:

@@ -37,6 +37,7 @@ class Plan:
     path: Path
     device: devices.Device
     runs: list[PlannedRun]
+    skipped: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (cell, why) with unsupported: skip
 
     @property
     def estimate_s(self) -> float:
@@ -89,7 +90,12 @@ def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = 
     dev = devices.load(dev_name)
     campaign = campaign or matrix.name
     planned: list[list[PlannedRun]] = []  # per cell, its repetitions
+    skipped: list[tuple[dict[str, Any], str]] = []
     for cell, loc in cells(matrix):
+        why = _device_lacks(cell, dev) if matrix.unsupported == "skip" else ""
+        if why:
+            skipped.append((cell, why))
+            continue
         _check(cell, loc, matrix, path, node, dev)
         points: list[tuple[dict[str, Any], dict[str, str]]] = [({}, {})]
         if matrix.sweep is not None:
@@ -112,7 +118,18 @@ def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = 
             raise InputError(str(path), "", "two cells expand to the same run (%s: %s); make them differ"
                              % (run.run_id, run.cell))
         seen.add(run.run_id)
-    return Plan(matrix=matrix, path=path, device=dev, runs=runs)
+    return Plan(matrix=matrix, path=path, device=dev, runs=runs, skipped=skipped)
+
+
+def _device_lacks(cell: dict[str, Any], dev: devices.Device) -> str:
+    """Why `dev` cannot run this cell's framework and placement; empty when it can."""
+    fw = cell.get("framework")
+    if fw not in dev.frameworks:
+        return "%s has no %s image" % (dev.name, fw)
+    placement = str(cell.get("placement", "cpu")).split(":")[0]
+    if placement not in dev.placements(str(fw)):
+        return "%s runs %s on %s, not %s" % (dev.name, fw, "/".join(dev.placements(str(fw))), placement)
+    return ""
 
 
 def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, path: Path, node: Any,

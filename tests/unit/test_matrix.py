@@ -139,6 +139,20 @@ def test_repo_matrices_are_valid() -> None:
         assert p.runs, path
 
 
+def test_study_matrices_cover_their_protocols() -> None:
+    p2 = plan.build(ROOT / "matrices/p2-heterogeneity.yaml", device="rpi4")
+    cells = {(r.spec.model, r.spec.framework) for r in p2.runs}
+    # P2's torchvision-only models reach LiteRT on the Pi (through torch2keras), next to ONNX Runtime.
+    assert {("alexnet", "tflite"), ("squeezenet1_0", "tflite"), ("densenet161", "onnxruntime")} <= cells
+    assert all(why == "rpi4 has no torch image" for _, why in p2.skipped)
+    p5 = plan.build(ROOT / "matrices/p5-pruning.yaml")
+    assert {r.spec.input_shape for r in p5.runs} == {(3, s, s) for s in (224, 192, 160, 112)}
+    assert "resnet50+pruned-taylor-50" in {r.spec.model for r in p5.runs}
+    p4 = plan.build(ROOT / "matrices/p4-tensorrt.yaml")
+    assert {(r.spec.framework, r.spec.precision) for r in p4.runs} == {
+        ("torch", "fp32"), ("tensorrt", "fp32"), ("tensorrt", "fp16")}
+
+
 def test_local_paths_resolve_against_the_matrix_folder(tmp_path: Path) -> None:
     (tmp_path / "calib").mkdir()
     (tmp_path / "w.pt").write_bytes(b"x")
@@ -158,3 +172,20 @@ include:
     assert e.line == 3 and "include[0].calib_dir" in str(e) and "does not exist" in str(e)
     e = error(tmp_path, text.replace("weights: w.pt", "weights: calib"))
     assert "include[1].weights" in str(e) and "file" in str(e)
+
+
+def test_cross_device_studies_skip_what_a_device_lacks(tmp_path: Path) -> None:
+    text = """\
+name: across
+axes:
+  model: [resnet18]
+  framework: [torch, onnxruntime, tflite]
+"""
+    e = error(tmp_path, text.replace("name: across", "name: across\ndevice: rpi4"))
+    assert "axes.framework" in str(e) and "rpi4 has no image for framework 'torch'" in str(e)
+    p = plan.build(write(tmp_path, text + "unsupported: skip\n"), device="rpi4")
+    assert sorted(r.spec.framework for r in p.runs) == ["onnxruntime", "tflite"]
+    assert p.skipped == [({"model": "resnet18", "framework": "torch"}, "rpi4 has no torch image")]
+    # Skipping is about the device only: a model the framework cannot run is still an error.
+    e = error(tmp_path, text.replace("resnet18", "mobilenet_v1") + "unsupported: skip\n")
+    assert "mobilenet_v1" in str(e)
