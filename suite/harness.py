@@ -86,6 +86,7 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
         phases.end()
 
         phases.begin("build")
+        backend.build()
         if spec.input_dir:
             batch = inputs.from_folder(spec.input_dir, spec.batch_size, spec.input_shape, backend.layout)
         else:

@@ -32,6 +32,7 @@ from .base import MIB, Fate, docker_swap_total, finalize, swap_problems
 
 IN_SPEC, IN_MODELS, OUT = "/edgebench/in/spec.json", "/edgebench/in/models", "/edgebench/out"
 VOLUME_AT = "/edgebench"
+ENGINES_AT = "/edgebench/engines"
 LABEL = "org.edgebench.run"
 TOKEN = "org.edgebench.token"  # unique per container: finds one whose create was interrupted
 _STOP_GRACE_S = 5
@@ -128,12 +129,18 @@ class DockerRunner:
         # Image folders are bound read-only at the same path, so the spec's paths hold inside. A remote engine
         # (copy transfer) gets no bind: the folder must exist at that path on the device itself.
         binds += ["%s:%s:ro" % (d, d) for d in (spec.input_dir, spec.calib_dir) if d and not volume]
+        env: dict[str, str] = {}
+        if spec.framework == "tensorrt" and not volume:
+            # Engines are built on the target and reused by later runs of the same device (the models folder is
+            # read-only and /tmp dies with the container); each result says whether its engine came from here.
+            binds.append("%s:%s:rw" % (engines_dir(models_dir, spec.device), ENGINES_AT))
+            env["EDGEBENCH_ENGINE_CACHE"] = ENGINES_AT
         kw: dict[str, Any] = {
             "image": ref, "command": ["python", "-m", "edgebench.suite", "run", IN_SPEC, OUT, "--models", IN_MODELS],
             "user": user, "network_mode": "none", "read_only": True, "security_opt": ["no-new-privileges"],
             "tmpfs": {"/tmp": "rw,nosuid,nodev,size=%dm" % self.tmpfs_mb}, "volumes": binds,
             "environment": {"EDGEBENCH_DEVICE": spec.device, "EDGEBENCH_IMAGE": ref,
-                            "EDGEBENCH_IMAGE_DIGEST": image["digest"], "HOME": "/tmp"},
+                            "EDGEBENCH_IMAGE_DIGEST": image["digest"], "HOME": "/tmp", **env},
             "labels": {LABEL: spec.run_id, "org.edgebench.campaign": spec.campaign, TOKEN: uuid.uuid4().hex},
             "working_dir": "/tmp", "detach": True,
         }
@@ -192,6 +199,10 @@ class DockerRunner:
             else:
                 _give(run_dir, user)
                 _share(models_dir, spec.artifact)
+                if spec.framework == "tensorrt":
+                    engines = engines_dir(models_dir, spec.device)
+                    engines.mkdir(parents=True, exist_ok=True)
+                    os.chmod(engines, 0o1777)  # any run user may add engines, as in /tmp
             kw = self.container_kwargs(spec, ref, run_dir, models_dir, user, image, volume)
             if self.local_engine and image["arch"] and image["arch"] != images.host_arch():
                 # Under QEMU the kernel's /proc/cpuinfo describes the host's CPUs, and runtimes that parse it
@@ -553,6 +564,11 @@ def emulated_cpuinfo(arch: str) -> Path:
         tmp.chmod(0o644)
         tmp.replace(path)
     return path
+
+def engines_dir(models_dir: Path, device: str) -> Path:
+    """Where TensorRT engines built on `device` are kept between runs: beside the models cache."""
+    return models_dir.resolve().parent / "engines" / device
+
 
 def _give(run_dir: Path, user: Optional[str]) -> None:
     """Hand the results folder to the container's user (as root), so a non-root run can write it."""

@@ -9,6 +9,7 @@ _REGISTRY: Dict[str, Tuple[str, str]] = {
     "torch": ("edgebench.suite.backends.torch_backend", "TorchBackend"),
     "onnxruntime": ("edgebench.suite.backends.onnxruntime_backend", "OnnxRuntimeBackend"),
     "tflite": ("edgebench.suite.backends.tflite_backend", "TfliteBackend"),
+    "tensorrt": ("edgebench.suite.backends.tensorrt_backend", "TensorRTBackend"),
 }
 
 

@@ -37,6 +37,9 @@ class Backend:
         """Build or read the model and place it; everything before the first inference."""
         raise NotImplementedError
 
+    def build(self) -> None:
+        """Build or deserialize the inference engine (P4's phase 2), after load(). Most runtimes have none."""
+
     def infer(self, batch: np.ndarray) -> Any:
         """One inference on a host batch; host-to-device copy included where it applies."""
         raise NotImplementedError

@@ -166,3 +166,15 @@ def test_image_folders_are_bound_read_only_at_their_path(tmp_path: Path) -> None
     # Copy transfer (a remote engine): a host path means nothing there, so nothing is bound.
     kw = runner.container_kwargs(spec, IMAGE["ref"], tmp_path / "run", tmp_path / "models", None, IMAGE, "vol")
     assert not any(v.startswith("/data/") for v in kw["volumes"])
+
+
+def test_tensorrt_engines_persist_beside_the_models_cache(tmp_path: Path) -> None:
+    spec = RunSpec(model="resnet18", framework="tensorrt", placement="cuda", device="jetson-nano")
+    runner = DockerRunner(client=object())
+    kw = runner.container_kwargs(spec, IMAGE["ref"], tmp_path / "run", tmp_path / "models", None, IMAGE, None)
+    want = "%s:/edgebench/engines:rw" % (tmp_path / "engines" / "jetson-nano")
+    assert want in kw["volumes"] and kw["environment"]["EDGEBENCH_ENGINE_CACHE"] == "/edgebench/engines"
+    onnx = RunSpec(model="resnet18", framework="onnxruntime")
+    kw = runner.container_kwargs(onnx, IMAGE["ref"], tmp_path / "run", tmp_path / "models", None, IMAGE, None)
+    assert "EDGEBENCH_ENGINE_CACHE" not in kw["environment"]
+    assert not any(v.endswith(":/edgebench/engines:rw") for v in kw["volumes"])
