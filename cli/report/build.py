@@ -10,6 +10,7 @@ import pandas as pd
 from ..analysis.energy import energy_rows
 from ..analysis.tables import load
 from . import figures, markdown
+from .analyses import Analyses, run_analyses
 from .summary import cell_keys, summarize
 
 REPORT_DIR = "_report"  # inside the campaign; '_' keeps it out of the store's run folders
@@ -31,6 +32,7 @@ class ReportData:
     figures: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # figures not drawn, and why
     files: list[Path] = field(default_factory=list)  # everything written
+    analyses: Optional[Analyses] = None  # correlation, ranking, warm-up, utilisation (P1/P3)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -117,6 +119,9 @@ def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportDa
         else:
             data.notes.append(drawn)
     _energy(data)
+    data.analyses = run_analyses(t.runs, t.monitor, out, t.campaign)
+    data.figures += data.analyses.figures
+    data.files += data.analyses.files
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
     md.write_text(markdown.write(data, stamp))

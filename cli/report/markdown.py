@@ -73,6 +73,10 @@ def write(data: "ReportData", stamp: str) -> str:
                            _fmt(r["throughput_ips_median_of_runs"], 1), _fmt(r["warmup_ms_median_of_runs"]),
                            _fmt(r["peak_rss_mb_max_of_runs"], 0), _fmt(r["status_check"]), _fmt(r["flags"])])
         out.append(_table(header, rows))
+    if data.analyses is not None:
+        from .markdown_analyses import sections  # it imports this module's helpers
+
+        out += [""] + sections(data.analyses)
     out += ["", "## Flagged", ""]
     out += _flagged(data)
     out += ["", "## Environment", ""]

@@ -55,7 +55,7 @@ def render(data: ReportData) -> Table:
     if shared and not s.empty:
         title += "; all cells: %s" % ", ".join(shared)
     table = Table(title=title, caption="p50/p99: median over ok repetitions of each run's p50/p99, per batch. "
-                  "Report: %s" % (data.out_dir / "report.md"))
+                  "%sReport: %s" % (_fastest(data), data.out_dir / "report.md"))
     for head, _ in cols:
         table.add_column(head)
     for head in ("p50 ms", "p99 ms", "inf/s", "warm ms", "RSS MiB"):
@@ -72,6 +72,19 @@ def render(data: ReportData) -> Table:
                       _num(r["peak_rss_mb_max_of_runs"], "%.0f"), status,
                       "[yellow]%s[/]" % r["flags"] if r["flags"] else "")
     return table
+
+
+def _fastest(data: ReportData) -> str:
+    """The top of each latency ranking (ranking.csv has the rest, correlations are in report.md)."""
+    r = data.analyses.ranking if data.analyses is not None else None
+    if r is None or r.empty:
+        return ""
+    top = r[r["rank"] == 1]
+    several = r["device"].nunique() > 1
+    parts = ["%s%s %s b%s: %s%s" % (x["device"] + " " if several else "", x["framework"], x["precision"],
+                                    x["batch_size"], x["model"], " (tied)" if x["tied"] else "")
+             for _, x in top.iterrows()]
+    return "Fastest: %s. " % "; ".join(parts)
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
@@ -95,4 +108,14 @@ def to_json(data: ReportData) -> dict[str, Any]:
         "warnings": [{"path": str(p), "problem": why} for p, why in data.warnings],
         "environment": data.environment,
         "figures": [str(p) for p in data.figures], "notes": data.notes, "files": [str(p) for p in data.files],
+        "analyses": _analyses(data),
     }
+
+
+def _analyses(data: ReportData) -> dict[str, Any]:
+    a = data.analyses
+    if a is None:
+        return {}
+    return {"correlation": _records(a.correlation.table), "correlation_left_out": a.left_out,
+            "runs_failed": a.correlation.failed, "ranking": _records(a.ranking), "warmup": _records(a.warmup),
+            "utilisation": _records(a.utilisation), "notes": a.notes}

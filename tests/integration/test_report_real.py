@@ -50,8 +50,9 @@ def test_real_campaign_report_and_export(tmp_path: Path, models_dir: Path, onnx_
             p50s.append(float(np.median(lat)))
             assert rep.runs.set_index("run_id").loc[rid, "p50_s"] == pytest.approx(p50s[-1], rel=1e-12)
         assert cell["p50_ms_median_of_runs"] == pytest.approx(1000 * float(np.median(p50s)), rel=1e-9)
-    assert sorted(p.name for p in rep.figures) == ["latency_p50_by_framework_batch.png",
-                                                   "latency_vs_memory_limit.png", "throughput_vs_batch.png"]
+    assert sorted(p.name for p in rep.figures) == ["correlation_host-cpu.png", "latency_p50_by_framework_batch.png",
+                                                   "latency_vs_memory_limit.png", "throughput_vs_batch.png",
+                                                   "warmup_vs_steady.png"]
     json.dumps(to_json(rep), allow_nan=False)
     paths = export(camp, tmp_path / "parquet")
     back = {p.stem: pd.read_parquet(p) for p in paths}
