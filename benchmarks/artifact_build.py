@@ -1,7 +1,8 @@
 """Artefact build cost: wall time and peak memory to make each artefact of the smoke set, cold and cached.
 
 The smoke set is every artefact `edgebench plan matrices/smoke.yaml` needs (torch state dicts and ONNX
-exports) plus the TFLite cells proposed for it (MobileNetV3-Small fp32/fp16/int8, 1000 classes).
+exports), the ONNX fp16/int8 of those ONNX models, and the TFLite cells proposed for it (MobileNetV3-Small
+fp32/fp16/int8, 1000 classes).
 Each round, for each artefact in turn: a cold build into an empty cache folder (the export subprocess,
 its peak RSS read with wait4, so each child's own peak and not the maximum over all children), then a
 cached lookup of the same artefact (artifacts.ensure, which must find the manifest and content key and
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,10 @@ TFLITE = [artifacts.Artifact("tflite", "mobilenet_v3_small", (3, 224, 224), 1000
 
 def smoke_set() -> list[artifacts.Artifact]:
     found: list[artifacts.Artifact] = plan.build(ROOT / "matrices" / "smoke.yaml").artifacts()
-    return found + TFLITE
+    # ONNX fp16/int8 of the smoke set's ONNX models (each derived from a fresh fp32 export, then checked).
+    derived = [replace(a, precision=p) for a in found if a.format == "onnx" for p in ("fp16", "int8")]
+    unique = {a.key: a for a in found + derived + TFLITE}  # smoke.yaml may list the TFLite cells itself
+    return list(unique.values())
 
 
 def cold(art: artifacts.Artifact, cache: Path) -> dict[str, Any]:

@@ -107,6 +107,8 @@ def run_row(res: RunResult, run_dir: Path, campaign: str = "") -> dict[str, Any]
         "repetition": spec.get("repetition"), "device": spec.get("device"), "image": spec.get("image"),
         "placement": spec.get("placement"), "placement_actual": _scalar(placement.get("actual")),
         "fell_back": placement.get("fell_back"), "placement_detail": _scalar(placement) if placement else None,
+        # The precision the loaded graph really has (ONNX files stamp it; TensorRT counts its layers).
+        "graph_precision": (placement.get("graph") or {}).get("precision"),
         "cv_threshold": spec.get("cv_threshold"),
     }
     row.update(_limits(res))

@@ -25,6 +25,7 @@ except ImportError:
 
     RUNTIME = "tflite_runtime"
 
+EDGETPU_OP = b"edgetpu-custom-op"  # the custom op's name in a compiled model's flatbuffer
 _EDGETPU_LIB = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
 
 
@@ -44,6 +45,7 @@ class TfliteBackend(Backend):
         self.inp: Dict[str, Any] = {}
         self.out: Dict[str, Any] = {}
         self.delegate = ""
+        self.compiled = False
         self._batch = -1
 
     def versions(self) -> Dict[str, str]:
@@ -64,6 +66,8 @@ class TfliteBackend(Backend):
                                          "accelerator plugged in and libedgetpu installed?"
                                          % (self.spec.placement, lib, e)) from e
             self.delegate = lib
+            with open(path, "rb") as f:  # compiled models carry the custom op the delegate runs on the TPU
+                self.compiled = EDGETPU_OP in f.read()
         elif self.spec.placement != "cpu":
             raise BackendUnavailable("tflite: unknown placement %r; use cpu or edgetpu[:N]" % self.spec.placement)
         self.interpreter = _tfl.Interpreter(model_path=path, num_threads=self.spec.threads or None,
@@ -103,6 +107,10 @@ class TfliteBackend(Backend):
         return out
 
     def placement(self) -> Dict[str, Any]:
-        actual = "edgetpu" if self.delegate else "cpu"
-        return {"requested": self.spec.placement, "actual": actual, "delegate": self.delegate or None,
-                "fell_back": actual != self.spec.placement.split(":")[0]}
+        # The delegate runs only the custom op edgetpu_compiler makes; an uncompiled model runs wholly on the CPU.
+        actual = "edgetpu" if self.delegate and self.compiled else "cpu"
+        out = {"requested": self.spec.placement, "actual": actual, "delegate": self.delegate or None,
+               "fell_back": actual != self.spec.placement.split(":")[0]}
+        if self.delegate and not self.compiled:
+            out["fell_back_reason"] = "the model was not compiled by edgetpu_compiler: every op ran on the CPU"
+        return out

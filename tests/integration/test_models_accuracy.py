@@ -3,75 +3,14 @@ package ships), exported to ONNX and to TFLite FP32/FP16/INT8, evaluated on held
 suite's own backends. The bounds are on accuracy drops, so a broken export or quantisation fails them."""
 
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 
 from tests.conftest import has_module, need
+from tests.integration.conftest import DIGITS_SHAPE
 
 pytestmark = pytest.mark.integration
-SHAPE = (3, 32, 32)
-
-
-def _need_all() -> None:
-    for mod in ("torch", "sklearn", "PIL", "onnxruntime"):
-        need(has_module(mod), "%s is not installed" % mod)
-
-
-def _write_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    from PIL import Image
-
-    for i, (img, y) in enumerate(zip(images, labels)):
-        d = root / ("%d" % y)
-        d.mkdir(parents=True, exist_ok=True)
-        Image.fromarray((img * 255.0 / 16.0).astype(np.uint8), "L").save(d / ("%04d.png" % i))
-
-
-def _net() -> Any:
-    import torch.nn as nn
-
-    def block(cin: int, cout: int) -> list:
-        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
-
-    return nn.Sequential(*block(3, 16), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2), *block(32, 64),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
-
-
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    _need_all()
-    import torch
-    from edgebench.suite import inputs
-    from edgebench.suite.models import accuracy
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    xtr, xte, ytr, yte = train_test_split(data.images, data.target, test_size=0.3, random_state=0,
-                                          stratify=data.target)
-    root = tmp_path_factory.mktemp("digits")
-    _write_folder(root / "train", xtr, ytr)
-    _write_folder(root / "test", xte, yte)
-    # Train on exactly what the backends will see: the suite's own image loader.
-    _, samples = accuracy.image_folder(str(root / "train"))
-    x = torch.from_numpy(np.stack([inputs.load_image(p, SHAPE) for p, _ in samples]))
-    y = torch.tensor([lab for _, lab in samples])
-    torch.manual_seed(0)
-    net = _net()
-    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    for _ in range(12):
-        net.train()
-        for idx in torch.randperm(len(y)).split(64):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
-            opt.step()
-    net.eval()
-    _, test = accuracy.image_folder(str(root / "test"))
-    xt = torch.from_numpy(np.stack([inputs.load_image(p, SHAPE) for p, _ in test]))
-    with torch.no_grad():
-        torch_top1 = float((net(xt).argmax(1).numpy() == np.array([lab for _, lab in test])).mean())
-    return {"root": root, "net": net, "torch_top1": torch_top1, "n_test": len(test)}
+SHAPE = DIGITS_SHAPE
 
 
 def test_trained_reference_is_good(digits: dict) -> None:

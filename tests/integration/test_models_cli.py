@@ -48,10 +48,10 @@ def test_make_list_prune(tmp_path: Path) -> None:
 
 
 def test_bad_requests_name_the_problem(tmp_path: Path) -> None:
-    bad = _cli("make", "resnet18", "--format", "onnx", "--precision", "int8", "--models", str(tmp_path))
-    assert bad.returncode == 2 and "onnxruntime runs resnet18 at fp32, not 'int8'" in bad.stderr
-    bad = _cli("make", "alexnet", "--format", "tflite", "--models", str(tmp_path))
-    assert bad.returncode == 2 and "unknown model 'alexnet' for tflite" in bad.stderr
+    bad = _cli("make", "resnet18", "--format", "torch", "--precision", "int8", "--models", str(tmp_path))
+    assert bad.returncode == 2 and "torch runs resnet18 at fp32/fp16, not 'int8'" in bad.stderr
+    bad = _cli("make", "resnet18", "--format", "onnx", "--precision", "int4", "--models", str(tmp_path))
+    assert bad.returncode == 2 and "onnxruntime runs resnet18 at fp32/fp16/int8, not 'int4'" in bad.stderr
     bad = _cli("prune", "resnet18", "--target", "0.333", "--models", str(tmp_path))
     assert bad.returncode == 2 and "whole-percent" in bad.stderr
     assert not list(tmp_path.iterdir())  # nothing half-made
