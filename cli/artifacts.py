@@ -12,6 +12,7 @@ campaigns resume across tool upgrades.
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -25,12 +26,13 @@ from edgebench.suite.spec import RunSpec
 
 from .errors import InputError
 
-EXTENSIONS = {"torch": "pt", "onnx": "onnx", "tflite": "tflite"}
+EXTENSIONS = {"torch": "pt", "onnx": "onnx", "tflite": "tflite", "edgetpu": "tflite"}
 # Distributions whose versions change an artefact of each format (what the exporter imports).
 TOOLS = {
     "torch": ("torch", "torchvision"),
     "onnx": ("torch", "torchvision", "onnx", "onnxruntime"),
     "tflite": ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"),
+    "edgetpu": ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"),  # plus edgetpu_compiler's version
 }
 PRUNE_TOOLS = ("torch-pruning",)
 # Bump when the exporter's own logic changes what it writes.
@@ -54,7 +56,7 @@ class Artifact:
     def key(self) -> str:
         c, h, w = self.input_shape
         key = "%s-%s-%dx%dx%d-c%d-s%d" % (self.format, self.model, c, h, w, self.num_classes, self.seed)
-        if self.format == "tflite" or self.precision != "fp32":  # fp32 ONNX keys predate ONNX fp16/int8
+        if self.format in ("tflite", "edgetpu") or self.precision != "fp32":  # fp32 ONNX keys predate ONNX fp16/int8
             key += "-" + self.precision
         if self.calib_dir:
             key += "-cal" + hashlib.sha256(os.path.abspath(self.calib_dir).encode()).hexdigest()[:8]
@@ -72,7 +74,9 @@ def artifact_for(spec: RunSpec) -> Optional[Artifact]:
     fmt = "torch" if spec.framework == "torch" else zoo.artifact_format(spec.framework)
     if not fmt:
         return None
-    precision = spec.precision if fmt == "tflite" or spec.framework == "onnxruntime" else "fp32"
+    if fmt == "tflite" and spec.placement.startswith("edgetpu"):
+        fmt = "edgetpu"  # the INT8 model compiled by edgetpu_compiler: the delegate runs nothing else
+    precision = spec.precision if fmt in ("tflite", "edgetpu") or spec.framework == "onnxruntime" else "fp32"
     # TensorRT calibrates on the target, from the fp32 ONNX: its calibration images are not the artefact's.
     calib = spec.calib_dir if precision == "int8" or "+pruned-taylor" in spec.model else None
     return Artifact(str(fmt), spec.model, tuple(spec.input_shape), spec.num_classes, spec.seed, precision,
@@ -110,7 +114,7 @@ def _dir_digest(folder: str) -> str:
 def tool_versions(art: Artifact) -> dict[str, str]:
     """Versions of the distributions that make `art`, read from package metadata (nothing is imported)."""
     names = list(TOOLS[art.format])
-    if art.format == "tflite" and zoo.tflite_source(art.model) == "torchvision":
+    if art.format in ("tflite", "edgetpu") and zoo.tflite_source(art.model) == "torchvision":
         names += ["torch", "torchvision"]
     if "+" in art.model:
         names += list(PRUNE_TOOLS)
@@ -120,7 +124,22 @@ def tool_versions(art: Artifact) -> dict[str, str]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    if art.format == "edgetpu":
+        found["edgetpu_compiler"] = edgetpu_compiler_version()
     return found
+
+
+def edgetpu_compiler_version() -> str:
+    """`edgetpu_compiler --version`'s answer ("Edge TPU Compiler version 16.0.384591198"), or "absent"."""
+    exe = shutil.which("edgetpu_compiler")
+    if exe is None:
+        return "absent"
+    try:
+        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "unreadable: %s" % e
+    text = (proc.stdout or proc.stderr).strip()
+    return text.splitlines()[-1] if text else "unknown"
 
 
 def key_inputs(art: Artifact) -> dict[str, Any]:

@@ -157,6 +157,8 @@ def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, pat
         fail("framework", "device %s has no image for framework %r (it has: %s)"
              % (dev.name, fw, ", ".join(sorted(dev.frameworks)) or "none"))
     placement = cell.get("placement", "cpu")
+    if placement.startswith("edgetpu") and cell.get("precision", "fp32") != "int8":
+        fail("precision", "the EdgeTPU runs full-integer INT8 models only (edgetpu_compiler); set precision: int8")
     if placement.split(":")[0] not in dev.placements(fw):
         fail("placement", "device %s runs %s on %s, not %r" % (dev.name, fw, ", ".join(dev.placements(fw)), placement))
     for key, want_dir in (("weights", False), ("calib_dir", True), ("input_dir", True)):

@@ -189,3 +189,16 @@ axes:
     # Skipping is about the device only: a model the framework cannot run is still an error.
     e = error(tmp_path, text.replace("resnet18", "mobilenet_v1") + "unsupported: skip\n")
     assert "mobilenet_v1" in str(e)
+
+
+def test_edgetpu_cells_must_be_int8(tmp_path: Path) -> None:
+    text = """\
+name: tpu
+device: coral-usb
+include:
+  - {model: mobilenet_v2, framework: tflite, precision: fp16, placement: edgetpu}
+"""
+    e = error(tmp_path, text)
+    assert "include[0].precision" in str(e) and "INT8 models only" in str(e)
+    p = plan.build(write(tmp_path, text.replace("fp16", "int8")))
+    assert [a.format for a in p.artifacts()] == ["edgetpu"]

@@ -65,6 +65,11 @@ def test_artifact_keys_stay_stable_for_old_formats() -> None:
     assert q is not None and q.relpath == "onnx-resnet18-3x224x224-c1000-s0-int8/model.onnx"
     trt = artifacts.artifact_for(RunSpec(model="resnet18", framework="tensorrt", precision="int8", placement="cuda"))
     assert trt is not None and trt.relpath == onnx.relpath
+    # The EdgeTPU delegate runs only compiled models: its own artefact, with the compiler's version in its key.
+    tpu = artifacts.artifact_for(RunSpec(model="mobilenet_v2", framework="tflite", precision="int8",
+                                         placement="edgetpu:usb:0"))
+    assert tpu is not None and tpu.relpath == "edgetpu-mobilenet_v2-3x224x224-c1000-s0-int8/model.tflite"
+    assert artifacts.tool_versions(tpu)["edgetpu_compiler"] == "absent"  # not installable here (x86-64 apt only)
 
 
 def test_content_key_tracks_inputs_and_tool_versions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
