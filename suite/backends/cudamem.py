@@ -109,7 +109,7 @@ class PycudaDevice(Device):
         return int(a)
 
     def pinned(self, shape: Tuple[int, ...], dtype: Any) -> np.ndarray:
-        return self.cuda.pagelocked_empty(tuple(shape), dtype)  # type: ignore[no-any-return]
+        return self.cuda.pagelocked_empty(tuple(shape), dtype)  # type: ignore[no-any-return,unused-ignore]
 
     def htod(self, dptr: int, host: np.ndarray) -> None:
         self.cuda.memcpy_htod_async(dptr, host, self.stream)

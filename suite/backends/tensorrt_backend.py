@@ -322,8 +322,8 @@ class TensorRTBackend(Backend):
             if self.spec.precision != "fp32" and not self.layers.get(self.spec.precision):
                 out["fell_back"] = True
                 out["fell_back_reason"] = "no layer runs in %s" % self.spec.precision
-        built = self.engine_info.get("built") if isinstance(self.engine_info.get("built"), dict) else {}
-        slow = self.build_info.get("no_fast_precision") or built.get("no_fast_precision")
+        built = self.engine_info.get("built")
+        slow = self.build_info.get("no_fast_precision") or (built or {}).get("no_fast_precision")
         if slow:  # built as P1 did on the Nano, but the result must say the GPU has no fast kernels for it
             out["fell_back"] = True
             out.setdefault("fell_back_reason", slow)
