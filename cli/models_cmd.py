@@ -99,22 +99,31 @@ def list_cmd(models: ModelsDir = artifacts.DEFAULT_DIR, as_json: JsonOpt = False
 
 @models_app.command("info")
 def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000, seed: SeedOpt = 0,
+             framework: Annotated[str, typer.Option(
+                 "--framework", help="torch (torchvision nets); tflite counts the Keras application its TFLite is "
+                                     "made from (names in Keras applications)")] = "torch",
              layers: Annotated[bool, typer.Option("--layers", help="one row per layer")] = False,
              as_json: JsonOpt = False) -> None:
     """FLOPs and MACs (both, labelled), parameters, per layer with --layers; P5's formulas."""
-    _check_model(model, "onnxruntime" if "+" in model else "torch")
-    shape = _shape(input, model)
+    if framework not in zoo.FRAMEWORKS:
+        raise InputError("--framework", "framework", "expected one of %s, got %r"
+                         % (", ".join(sorted(zoo.FRAMEWORKS)), framework))
+    _check_model(model, framework)
+    shape = _shape(input, model, framework)
     info = suite_call(["info", "--model", model, "--input", ",".join(map(str, shape)),
-                       "--num-classes", str(num_classes), "--seed", str(seed)])
+                       "--num-classes", str(num_classes), "--seed", str(seed), "--framework", framework])
     if not layers:
         info.pop("layers", None)
     if as_json:
         _emit(info)
         return
-    out.print("[bold]%s[/] input %s, %d classes" % (model, "x".join(map(str, shape)), num_classes))
+    out.print("[bold]%s[/] input %s, %d classes, counted on %s" % (model, "x".join(map(str, shape)), num_classes,
+                                                                  info.get("source", "torchvision")))
     out.print("  MACs   %.4f G  (multiply-accumulates = torchvision's \"GFLOPS\")" % info["gmacs"])
     out.print("  FLOPs  %.4f G  (= 2 x MACs)" % info["gflops"])
     out.print("  params %d (%.2f M)" % (info["params"], info["params"] / 1e6))
+    if "params_keras" in info:
+        out.print("  params %d with BatchNorm's moving statistics (Keras count_params)" % info["params_keras"])
     if info.get("published_gmacs") is not None:
         pub = info["published_gmacs"]
         out.print("  torchvision published %.2f GMACs (ours %+.1f%%)" % (pub, 100 * (info["gmacs"] / pub - 1)))
@@ -135,7 +144,7 @@ def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000,
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="onnx, tflite or torch")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, fp16 or int8 (fp16/int8: tflite)")]
+PrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, fp16 or int8 (fp16/int8: onnx, tflite)")]
 CalibOpt = Annotated[Optional[Path], typer.Option("--calib-dir", help="images for INT8 calibration / Taylor")]
 WeightsOpt = Annotated[Optional[Path], typer.Option("--weights", help="local weights file (else random)")]
 
@@ -149,9 +158,9 @@ def _make(model: str, fmt: str, precision: str, input: Optional[str], num_classe
         raise InputError("--format", "format", "expected onnx, tflite or torch, got %r" % fmt)
     fw = _FRAMEWORK_OF[fmt]
     _check_model(model, fw, precision)
-    if fmt != "tflite" and precision != "fp32":
-        raise InputError("--precision", "precision", "%s artefacts are fp32 (FP16/INT8 come as tflite here, or "
-                         "as TensorRT engines built on the target)" % fmt)
+    if fmt == "torch" and precision != "fp32":
+        raise InputError("--precision", "precision", "torch artefacts are fp32 state dicts (the torch backend "
+                         "casts at load; FP16/INT8 files come as onnx or tflite)")
     art = artifacts.Artifact(fmt, model, _shape(input, model, fw), num_classes, seed, precision,
                              str(calib_dir) if calib_dir else None, str(weights) if weights else None)
     before = artifacts.manifest(models, art)
@@ -236,7 +245,7 @@ def accuracy_cmd(model: str, data: Annotated[Path, typer.Option("--data", help="
     for precision in [p.strip() for p in precisions.split(",") if p.strip()]:
         path = artifact
         if path is None:
-            made_precision = precision if fmt == "tflite" else "fp32"
+            made_precision = "fp32" if fmt == "torch" else precision
             _, man = _make(model, fmt, made_precision, ",".join(map(str, shape)), num_classes, seed, calib_dir,
                            weights, models)
             path = Path(man["path"])

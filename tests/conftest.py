@@ -43,3 +43,9 @@ def docker_ok() -> bool:
 @pytest.fixture
 def edgebench_cmd() -> list[str]:
     return [sys.executable, "-m", "edgebench.cli.app"]
+
+
+# torchvision imported after TensorFlow in one process segfaults (triton's libtriton.so): import it first,
+# whatever order pytest runs the modules in.
+if has_module("torchvision"):
+    import torchvision  # noqa: F401

@@ -2,7 +2,10 @@
 # Build: edgebench images build --device host-cpu --framework torch
 # PyTorch's CPU-only wheels come from TORCH_INDEX_URL (download.pytorch.org/whl/cpu in the lock); the
 # wheels on PyPI pull several GB of CUDA libraries that a CPU image must not carry. Point the lock at a
-# local mirror of that index for air-gapped builds.
+# local mirror of that index for air-gapped builds. torchvision comes from that index too (PyPI's is a CUDA
+# 13.0 build); torch and torchvision go in without dependencies, each dependency pinned from the lock.
+# torch-pruning restores pruned nets (resnet18+pruned-magnitude-30 and the like) at load time.
+# setuptools is pinned and kept: torch declares setuptools >= 77.0.3 and the venv's own 66.1 fails pip check.
 ARG BASE_IMAGE=edgebench/base-debian12:amd64
 FROM ${BASE_IMAGE}
 
@@ -10,14 +13,37 @@ ARG NUMPY_VERSION
 ARG PSUTIL_VERSION
 ARG TORCH_VERSION
 ARG TORCH_INDEX_URL
+ARG FILELOCK_VERSION
+ARG FSSPEC_VERSION
+ARG JINJA2_VERSION
+ARG MARKUPSAFE_VERSION
+ARG MPMATH_VERSION
+ARG NETWORKX_VERSION
+ARG SYMPY_VERSION
+ARG TYPING_EXTENSIONS_VERSION
+ARG SETUPTOOLS_VERSION
+ARG TORCHVISION_VERSION
+ARG PILLOW_VERSION
+ARG TORCH_PRUNING_VERSION
 
 COPY build-ca.crt /tmp/build-ca.crt
 RUN python3 -m venv /opt/venv \
- && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile \
+ && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile --only-binary=:all: \
       "numpy==${NUMPY_VERSION}" "psutil==${PSUTIL_VERSION}" \
- && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile \
-      --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
- && /opt/venv/bin/pip uninstall -y pip setuptools \
+      "filelock==${FILELOCK_VERSION}" "fsspec==${FSSPEC_VERSION}" "jinja2==${JINJA2_VERSION}" \
+      "markupsafe==${MARKUPSAFE_VERSION}" "mpmath==${MPMATH_VERSION}" "networkx==${NETWORKX_VERSION}" \
+      "sympy==${SYMPY_VERSION}" "typing-extensions==${TYPING_EXTENSIONS_VERSION}" \
+      "setuptools==${SETUPTOOLS_VERSION}" "pillow==${PILLOW_VERSION}" \
+ && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile --only-binary=:all: \
+      --no-deps --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
+ && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile --only-binary=:all: \
+      --no-deps --index-url "${TORCH_INDEX_URL}" "torchvision==${TORCHVISION_VERSION}" \
+ && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile --only-binary=:all: \
+      --no-deps "torch-pruning==${TORCH_PRUNING_VERSION}" \
+ && /opt/venv/bin/pip check \
+ && mkdir -p /opt/edgebench \
+ && /opt/venv/bin/pip freeze --all > /opt/edgebench/pip-freeze.txt \
+ && /opt/venv/bin/pip uninstall -y pip \
  && rm -f /tmp/build-ca.crt
 
 COPY suite /opt/edgebench/edgebench/suite
@@ -44,4 +70,4 @@ LABEL org.opencontainers.image.title="edgebench host-cpu torch" \
       org.edgebench.device="host-cpu" \
       org.edgebench.framework="torch" \
       org.edgebench.image-hash="${IMAGE_HASH}" \
-      org.edgebench.versions="numpy=${NUMPY_VERSION} psutil=${PSUTIL_VERSION} torch=${TORCH_VERSION}"
+      org.edgebench.versions="numpy=${NUMPY_VERSION} psutil=${PSUTIL_VERSION} torch=${TORCH_VERSION} torchvision=${TORCHVISION_VERSION} pillow=${PILLOW_VERSION} torch-pruning=${TORCH_PRUNING_VERSION}"

@@ -1,7 +1,9 @@
 # host-cuda x PyTorch (CUDA), amd64. PyPI's torch 2.14.1 wheel brings its CUDA 13.0 runtime as pip packages
 # (cuda-toolkit 13.0.3, cuDNN 9.24, NCCL, cuSPARSELt, Triton), pinned by torch itself with ==; the host needs
 # only the NVIDIA driver (>= 580 for CUDA 13) and nvidia-container-toolkit. torch's pure-Python
-# dependencies are pinned from the lock.
+# dependencies are pinned from the lock. PyPI's torchvision 0.29.1 is the matching CUDA 13.0 build
+# (+cu130); it goes in without dependencies after torch so it cannot pull another torch. torch-pruning
+# restores pruned nets (resnet18+pruned-magnitude-30 and the like) at load time.
 # Build: edgebench images build --device host-cuda --framework torch (no GPU needed to build)
 ARG BASE_IMAGE=edgebench/base-debian12:amd64
 FROM ${BASE_IMAGE}
@@ -18,6 +20,9 @@ ARG NETWORKX_VERSION
 ARG SETUPTOOLS_VERSION
 ARG SYMPY_VERSION
 ARG TYPING_EXTENSIONS_VERSION
+ARG TORCHVISION_VERSION
+ARG PILLOW_VERSION
+ARG TORCH_PRUNING_VERSION
 
 COPY build-ca.crt /tmp/build-ca.crt
 RUN python3 -m venv /opt/venv \
@@ -26,6 +31,9 @@ RUN python3 -m venv /opt/venv \
       "filelock==${FILELOCK_VERSION}" "fsspec==${FSSPEC_VERSION}" "jinja2==${JINJA2_VERSION}" \
       "markupsafe==${MARKUPSAFE_VERSION}" "mpmath==${MPMATH_VERSION}" "networkx==${NETWORKX_VERSION}" \
       "setuptools==${SETUPTOOLS_VERSION}" "sympy==${SYMPY_VERSION}" "typing-extensions==${TYPING_EXTENSIONS_VERSION}" \
+      "pillow==${PILLOW_VERSION}" \
+ && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile --only-binary=:all: \
+      --no-deps "torchvision==${TORCHVISION_VERSION}" "torch-pruning==${TORCH_PRUNING_VERSION}" \
  && /opt/venv/bin/pip check \
  && mkdir -p /opt/edgebench \
  && /opt/venv/bin/pip freeze --all > /opt/edgebench/pip-freeze.txt \
@@ -58,4 +66,4 @@ LABEL org.opencontainers.image.title="edgebench host-cuda torch" \
       org.edgebench.device="host-cuda" \
       org.edgebench.framework="torch" \
       org.edgebench.image-hash="${IMAGE_HASH}" \
-      org.edgebench.versions="numpy=${NUMPY_VERSION} psutil=${PSUTIL_VERSION} torch=${TORCH_VERSION} cuda=13.0"
+      org.edgebench.versions="numpy=${NUMPY_VERSION} psutil=${PSUTIL_VERSION} torch=${TORCH_VERSION} torchvision=${TORCHVISION_VERSION} pillow=${PILLOW_VERSION} torch-pruning=${TORCH_PRUNING_VERSION} cuda=13.0"

@@ -3,6 +3,9 @@
 # NGC catalog "l4t-pytorch", release list for JetPack 4.6). CUDA 10.2 and cuDNN 8.2.1 are not in the image:
 # the nvidia container runtime mounts them from the host (so host and image must both be L4T 32.6.1).
 # Python 3.6: the suite needs the dataclasses backport; psutil 5.9.8 still supports 3.6.
+# torchvision 0.10.0 comes with the base (the torch backend uses its pre-get_model constructors). No
+# torch-pruning: every release that restores pruned nets the way suite/models/prune.py does needs Python >= 3.7
+# and torch >= 2.0 (1.6.1: both), so pruned cells (resnet18+pruned-magnitude-30 ...) end BackendUnavailable here.
 # Build on the Jetson (or under QEMU: nothing here needs CUDA at build time):
 #   edgebench images build --device jetson-nano --framework torch
 ARG BASE_IMAGE=nvcr.io/nvidia/l4t-pytorch:r32.6.1-pth1.9-py3
@@ -45,4 +48,4 @@ LABEL org.opencontainers.image.title="edgebench jetpack-4.6 torch" \
       org.edgebench.framework="torch" \
       org.edgebench.l4t="32.6.1" \
       org.edgebench.image-hash="${IMAGE_HASH}" \
-      org.edgebench.versions="torch=1.9.0 psutil=${JP4_PSUTIL_VERSION} jetson-stats=${JETSON_STATS_VERSION}"
+      org.edgebench.versions="torch=1.9.0 torchvision=0.10.0 psutil=${JP4_PSUTIL_VERSION} jetson-stats=${JETSON_STATS_VERSION}"

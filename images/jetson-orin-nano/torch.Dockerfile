@@ -4,6 +4,15 @@
 # JetPack 6.1 (developer.download.nvidia.com/compute/redist/jp/v61/pytorch/; "Installing PyTorch for Jetson
 # Platform"), not on any index: fetched by URL and checked against the sha256 in the lock. It wants
 # numpy < 2, OpenBLAS and cuSPARSELt. Builds under QEMU too (nothing here runs CUDA at build time).
+# NO TORCHVISION: the torch backend builds every net from torchvision.models, so torch cells fail here until
+# one is added. It must be built against this very torch (torchvision 0.20.0 pairs with torch 2.5). NVIDIA
+# publishes none beside this wheel; PyPI's aarch64 0.20.0 is a CPU build that requires torch==2.5.0 (which
+# 2.5.0a0 does not satisfy) and whose ops, if they fail to load, make it fail at import ("operator
+# torchvision::nms does not exist": _meta_registrations registers it unguarded); jetson-ai-lab's index builds
+# against its own torch. The known way is a source build of pytorch/vision v0.20.0 (commit afc54f754c73...,
+# FORCE_CUDA=1, TORCH_CUDA_ARCH_LIST=8.7) on the device or in a build stage; that needs GitHub and pinned
+# Ubuntu build packages, and was not done here (no route to either from where this was written).
+# torch-pruning (pure Python, Python >= 3.7, torch >= 2.0) is installed for pruned nets once that is in.
 # Build: edgebench images build --device jetson-orin-nano --framework torch
 ARG BASE_IMAGE=nvcr.io/nvidia/l4t-jetpack:r36.4.0
 FROM ${BASE_IMAGE}
@@ -27,6 +36,7 @@ ARG TYPING_EXTENSIONS_VERSION
 ARG JETSON_STATS_VERSION
 ARG SMBUS2_VERSION
 ARG DISTRO_VERSION
+ARG TORCH_PRUNING_VERSION
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 COPY build-ca.crt /tmp/build-ca.crt
@@ -53,6 +63,7 @@ RUN check() { [[ "$2" =~ ^[0-9a-f]{64}$ ]] || { echo "lock: sha256 of $1 is '$2'
       "sympy==${SYMPY_VERSION}" "typing-extensions==${TYPING_EXTENSIONS_VERSION}" \
       "jetson-stats==${JETSON_STATS_VERSION}" "smbus2==${SMBUS2_VERSION}" "distro==${DISTRO_VERSION}" \
  && PIP_CERT=/tmp/build-ca.crt python3 -m pip install --no-cache-dir --no-compile --no-deps "${wheel}" \
+      "torch-pruning==${TORCH_PRUNING_VERSION}" \
  && rm -f "${wheel}" /tmp/build-ca.crt \
  && mkdir -p /opt/edgebench \
  && python3 -m pip freeze > /opt/edgebench/pip-freeze.txt
@@ -79,4 +90,4 @@ LABEL org.opencontainers.image.title="edgebench jetpack-6.1 torch" \
       org.edgebench.framework="torch" \
       org.edgebench.l4t="36.4.0" \
       org.edgebench.image-hash="${IMAGE_HASH}" \
-      org.edgebench.versions="torch=2.5.0a0+872d972e41.nv24.08 numpy=${JP6_NUMPY_VERSION} psutil=${PSUTIL_VERSION}"
+      org.edgebench.versions="torch=2.5.0a0+872d972e41.nv24.08 torchvision=none torch-pruning=${TORCH_PRUNING_VERSION} numpy=${JP6_NUMPY_VERSION} psutil=${PSUTIL_VERSION}"

@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("info", help="FLOPs, MACs and parameters, in total and per layer")
     common(q)
+    q.add_argument("--framework", default="torch", help="tflite counts the Keras application TFLite is made from")
 
     q = sub.add_parser("layers", help="per-layer latency with forward hooks (torch)")
     common(q)
@@ -102,14 +103,22 @@ def _run(args: Any) -> Any:
 
         base, variant = zoo.parse(args.model)
         shape = _shape(args.input)
+        if args.framework == "tflite" and variant is None and zoo.tflite_source(args.model) == "keras":
+            from . import keras_flops
+
+            info = keras_flops.for_model(args.model, shape, args.num_classes, args.seed)
+            info["published_gmacs"] = None  # torchvision's figures are for torchvision's nets
+            return info
         if variant is None:
             info = flops.for_model(args.model, shape, args.num_classes)
+            info["source"] = "torchvision.models.%s" % base
         else:
             from .export import build_torch
 
             net, done = build_torch(args.model, shape, args.num_classes, args.seed)
             info = flops.count(net, shape)
-            info.update({"model": args.model, "num_classes": args.num_classes, "pruning": done["pruning"]})
+            info.update({"model": args.model, "num_classes": args.num_classes, "pruning": done["pruning"],
+                         "source": "torchvision.models.%s pruned by torch-pruning" % base})
         published = zoo.PUBLISHED_GMACS.get(base) if variant is None else None
         at = zoo.PUBLISHED_INPUT.get(base, zoo.TORCHVISION.get(base))
         info["published_gmacs"] = published if published is not None and tuple(shape) == tuple(at or ()) else None

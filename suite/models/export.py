@@ -85,23 +85,31 @@ def _torch_params(net: Any) -> int:
 
 
 def save_torch(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000,
-               seed: int = 0, weights: Optional[str] = None) -> Dict[str, Any]:
-    """Write out_dir/model.pt (a state dict the torch backend loads) and out_dir/manifest.json."""
+               seed: int = 0, weights: Optional[str] = None, calib_dir: Optional[str] = None) -> Dict[str, Any]:
+    """Write out_dir/model.pt and out_dir/manifest.json: a torchvision state dict, or for a pruned name the
+    pruned structure and weights (prune.save_pruned), checked by loading it back onto a fresh base net."""
     import torch
 
-    if zoo.parse(model)[1] is not None:
-        raise ValueError("pruned model %r: the torch backend loads torchvision state dicts; export it as "
-                         "onnx instead" % model)
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
-    net = calibrated_model(model, input_shape, num_classes, seed, weights)
+    net, info = build_torch(model, input_shape, num_classes, seed, weights, calib_dir)
     path = os.path.join(out_dir, "model.pt")
     t0 = time.monotonic()
-    torch.save(net.state_dict(), path + ".tmp")
+    if "pruning" in info:
+        from . import prune
+
+        prune.save_pruned(net, model, path + ".tmp", info["pruning"])
+    else:
+        torch.save(net.state_dict(), path + ".tmp")
+    export_s = time.monotonic() - t0
+    versions = _torch_versions()
+    if "pruning" in info:
+        info["check"] = prune.check_saved(net, model, path + ".tmp", input_shape, num_classes, seed)
+        versions["torch-pruning"] = info["pruning"]["library_version"]
     os.replace(path + ".tmp", path)
     manifest = _manifest(model, "torch", path, input_shape, num_classes, seed, _torch_params(net))
-    manifest.update({"export_s": time.monotonic() - t0, "output_shape": [num_classes],
-                     "versions": _torch_versions()})
+    manifest.update(info)
+    manifest.update({"export_s": export_s, "output_shape": [num_classes], "versions": versions})
     write_json(os.path.join(out_dir, "manifest.json"), manifest)
     return manifest
 
@@ -179,14 +187,26 @@ def export_tflite(model: str, out_dir: str, input_shape: Tuple[int, ...], num_cl
                   calib_samples: int = 16, weights: Optional[str] = None, net: Any = None) -> Dict[str, Any]:
     """Write out_dir/model.tflite and its manifest; the output is checked against Keras (see quantise.TOLERANCE).
 
-    `net` converts that Keras model (e.g. one transferred from torch) instead of building `model`.
+    Keras applications are built as they are; other zoo names are torchvision nets rebuilt in Keras by
+    torch2keras (checked against torch, manifest "torch_check"). `net` converts that Keras model (e.g. one
+    transferred from torch) instead of building `model`.
     """
     from . import keras_zoo, quantise
 
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
     built = net is None
-    if built:
+    from_torch = built and zoo.tflite_source(model) == "torchvision"
+    torch_net: Any = None
+    torch_info: Dict[str, Any] = {}
+    if from_torch:  # the torchvision net (its weights: calibrated random or `weights`), rebuilt in Keras
+        from . import torch2keras
+
+        torch_net, torch_info = build_torch(model, input_shape, num_classes, seed, weights, calib_dir)
+        net, torch_check = torch2keras.rebuild(torch_net, input_shape, seed=seed)
+        torch_info.update({"source": "torchvision.models.%s via edgebench torch2keras" % zoo.parse(model)[0],
+                           "torch_check": torch_check})
+    elif built:
         net = keras_zoo.build(model, input_shape, num_classes, seed, weights)
     rep, calib = (None, None)
     if precision == "int8":
@@ -202,14 +222,20 @@ def export_tflite(model: str, out_dir: str, input_shape: Tuple[int, ...], num_cl
         os.unlink(path + ".tmp")
         raise ValueError("TFLite %s export of %s disagrees with Keras: %s" % (precision, model, check["failed"]))
     os.replace(path + ".tmp", path)
-    manifest = _manifest(model, "tflite", path, input_shape, num_classes, seed, int(net.count_params()), precision)
+    # torch's count for torchvision nets (as in their ONNX manifests): Keras also counts BatchNorm statistics.
+    params = _torch_params(torch_net) if from_torch else int(net.count_params())
+    manifest = _manifest(model, "tflite", path, input_shape, num_classes, seed, params, precision)
     versions = keras_zoo.versions()
+    if from_torch:
+        versions.update(_torch_versions())
     from ..backends import tflite_backend
 
     versions[tflite_backend.RUNTIME] = tflite_backend.runtime_version()
     manifest.update({"export_s": export_s, "layout": "NHWC", "check": check, "versions": versions,
                      "output_shape": [int(v) for v in net.output_shape[1:]]})
-    if built:
+    if from_torch:
+        manifest.update(torch_info)
+    elif built:
         manifest.update({"source": "keras.applications.%s" % zoo.KERAS[model][0],
                          "preprocessing_layers": keras_zoo.keras_preprocessing(net)})
     if calib is not None:
@@ -225,11 +251,13 @@ def make(fmt: str, model: str, out_dir: str, input_shape: Tuple[int, ...], num_c
     if fmt == "torch":
         if precision != "fp32":
             raise ValueError("torch artefacts are fp32 state dicts (the torch backend casts at load)")
-        return save_torch(model, out_dir, input_shape, num_classes, seed, weights)
+        return save_torch(model, out_dir, input_shape, num_classes, seed, weights, calib_dir)
     if fmt == "onnx":
-        if precision != "fp32":
-            raise ValueError("ONNX artefacts are fp32 here; FP16/INT8 engines are built from them on the "
-                             "target (TensorRT) or come from TFLite")
+        if precision != "fp32":  # fp16/int8 derived from a fresh fp32 export and checked against it
+            from .onnx_precision import export_onnx_precision
+
+            return export_onnx_precision(model, out_dir, input_shape, num_classes, seed, precision, opset, weights,
+                                         calib_dir, calib_samples)
         return export_onnx(model, out_dir, input_shape, num_classes, seed, opset, weights, calib_dir)
     if fmt == "tflite":
         return export_tflite(model, out_dir, input_shape, num_classes, seed, precision, calib_dir, calib_samples,
