@@ -199,6 +199,8 @@ def ensure(art: Artifact, models_dir: Path, python: Optional[str] = None,
     cmd = list(prefix) + export_command(art, out, python, key)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+        if not any(out.iterdir()):
+            out.rmdir()  # nothing half-made stays in the cache
         lines = [ln for ln in proc.stderr.strip().splitlines() if "edgebench.suite.models" in ln or "Error" in ln]
         tail = "\n".join((lines or proc.stderr.strip().splitlines())[-5:])
         raise InputError(art.key, "model", "could not make the artefact (exit %d):\n%s" % (proc.returncode, tail))

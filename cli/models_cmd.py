@@ -143,21 +143,24 @@ def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000,
         out.print(table)
 
 
-FormatOpt = Annotated[str, typer.Option("--format", help="onnx, tflite or torch")]
+FormatOpt = Annotated[str, typer.Option("--format", help="onnx, tflite, torch or edgetpu (INT8 TFLite compiled by "
+                                                          "edgetpu_compiler)")]
 PrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, fp16 or int8 (fp16/int8: onnx, tflite)")]
 CalibOpt = Annotated[Optional[Path], typer.Option("--calib-dir", help="images for INT8 calibration / Taylor")]
 WeightsOpt = Annotated[Optional[Path], typer.Option("--weights", help="local weights file (else random)")]
 
-_FRAMEWORK_OF = {"onnx": "onnxruntime", "tflite": "tflite", "torch": "torch"}
+_FRAMEWORK_OF = {"onnx": "onnxruntime", "tflite": "tflite", "torch": "torch", "edgetpu": "tflite"}
 
 
 def _make(model: str, fmt: str, precision: str, input: Optional[str], num_classes: int, seed: int,
           calib_dir: Optional[Path], weights: Optional[Path],
           models: Path) -> tuple[artifacts.Artifact, dict[str, Any]]:
     if fmt not in _FRAMEWORK_OF:
-        raise InputError("--format", "format", "expected onnx, tflite or torch, got %r" % fmt)
+        raise InputError("--format", "format", "expected onnx, tflite, torch or edgetpu, got %r" % fmt)
     fw = _FRAMEWORK_OF[fmt]
     _check_model(model, fw, precision)
+    if fmt == "edgetpu" and precision != "int8":
+        raise InputError("--precision", "precision", "the EdgeTPU runs full-integer INT8 models only: --precision int8")
     if fmt == "torch" and precision != "fp32":
         raise InputError("--precision", "precision", "torch artefacts are fp32 state dicts (the torch backend "
                          "casts at load; FP16/INT8 files come as onnx or tflite)")

@@ -31,9 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--seed", type=int, default=0)
         q.add_argument("--result", default=None, help="write the JSON answer here")
 
-    q = sub.add_parser("make", help="make one artefact (torch, onnx, tflite) with its manifest")
+    q = sub.add_parser("make", help="make one artefact (torch, onnx, tflite, edgetpu) with its manifest")
     common(q)
-    q.add_argument("--format", choices=["torch", "onnx", "tflite"], required=True)
+    q.add_argument("--format", choices=["torch", "onnx", "tflite", "edgetpu"], required=True)
     q.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
     q.add_argument("--out", required=True)
     q.add_argument("--opset", type=int, default=17)

@@ -39,18 +39,29 @@ def compile_edgetpu(tflite: str, out_dir: str, compiler: str = "edgetpu_compiler
             "compile_s": time.monotonic() - t0, "log": log, "mapped": _edgetpu_mapped(log)}
 
 
-def _edgetpu_mapped(log: str) -> Optional[Dict[str, int]]:
-    """Operations mapped to the Edge TPU and to the CPU, from the compiler's summary lines."""
-    found: Dict[str, int] = {}
+def _edgetpu_mapped(log: str) -> Optional[Dict[str, Any]]:
+    """What the compiler's summary says: operations on the Edge TPU and on the CPU, subgraphs, parameter memory.
+
+    The compiler prints the two "Number of operations that will run on ..." lines only when some operations
+    stay on the CPU; when every operation maps, only "Total number of operations" appears."""
+    found: Dict[str, Any] = {}
+    keys = (("edgetpu_ops", "number of operations that will run on edge tpu:"),
+            ("cpu_ops", "number of operations that will run on cpu:"),
+            ("total_ops", "total number of operations:"),
+            ("subgraphs", "number of edge tpu subgraphs:"),
+            ("on_chip_cached", "on-chip memory used for caching model parameters:"),
+            ("off_chip_streamed", "off-chip memory used for streaming uncached model parameters:"))
     for line in log.splitlines():
         low = line.lower().strip()
-        for key, text in (("edgetpu_ops", "number of operations that will run on edge tpu:"),
-                          ("cpu_ops", "number of operations that will run on cpu:")):
+        for key, text in keys:
             if low.startswith(text):
+                value = line.strip()[len(text):].strip()
                 try:
-                    found[key] = int(low[len(text):].strip())
+                    found[key] = int(value)
                 except ValueError:
-                    pass
+                    found[key] = value  # a size such as "4.21MiB"
+    if "total_ops" in found and "edgetpu_ops" not in found:
+        found.update({"edgetpu_ops": found["total_ops"], "cpu_ops": 0})
     return found or None
 
 

@@ -244,6 +244,39 @@ def export_tflite(model: str, out_dir: str, input_shape: Tuple[int, ...], num_cl
     return manifest
 
 
+def export_edgetpu(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0,
+                   calib_dir: Optional[str] = None, calib_samples: int = 16,
+                   weights: Optional[str] = None) -> Dict[str, Any]:
+    """out_dir/model.tflite: the full-integer INT8 TFLite of `model`, compiled by edgetpu_compiler.
+
+    The compiler is checked first (it is x86-64 Debian/Ubuntu only): without it nothing is converted."""
+    import shutil
+
+    from . import compilers
+
+    if shutil.which("edgetpu_compiler") is None:
+        raise compilers.ToolMissing(
+            "edgetpu_compiler is not installed here (Coral's apt package 'edgetpu-compiler', x86-64 Debian/Ubuntu "
+            "only): make this artefact on such a host (edgebench models make %s --format edgetpu) and copy its "
+            "folder into this models cache" % model)
+    work = os.path.join(out_dir, "int8")
+    man = export_tflite(model, work, input_shape, num_classes, seed, "int8", calib_dir, calib_samples, weights)
+    compiled = compilers.compile_edgetpu(os.path.join(work, "model.tflite"), work)
+    path = os.path.join(out_dir, "model.tflite")
+    os.replace(compiled["file"], path)
+    mapped = compiled["mapped"] or {}
+    size = os.path.getsize(path)
+    man.update({"format": "edgetpu", "file": "model.tflite", "size_bytes": size, "size_mb": size / 1e6,
+                "size_mib": size / float(1 << 20), "int8_size_bytes": man["size_bytes"],
+                "edgetpu": {"compile_s": compiled["compile_s"], "mapped": mapped, "log": compiled["log"][-4000:]}})
+    if mapped.get("cpu_ops"):
+        man["warning"] = "%d of %d operations run on the CPU, not the EdgeTPU" % (
+            mapped["cpu_ops"], mapped["cpu_ops"] + mapped.get("edgetpu_ops", 0))
+    shutil.rmtree(work, ignore_errors=True)
+    write_json(os.path.join(out_dir, "manifest.json"), man)
+    return man
+
+
 def make(fmt: str, model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0,
          precision: str = "fp32", opset: int = DEFAULT_OPSET, calib_dir: Optional[str] = None,
          calib_samples: int = 16, weights: Optional[str] = None) -> Dict[str, Any]:
@@ -262,7 +295,11 @@ def make(fmt: str, model: str, out_dir: str, input_shape: Tuple[int, ...], num_c
     if fmt == "tflite":
         return export_tflite(model, out_dir, input_shape, num_classes, seed, precision, calib_dir, calib_samples,
                              weights)
-    raise ValueError("unknown artefact format %r (torch, onnx, tflite)" % fmt)
+    if fmt == "edgetpu":
+        if precision != "int8":
+            raise ValueError("the EdgeTPU runs full-integer INT8 models only, not %r" % precision)
+        return export_edgetpu(model, out_dir, input_shape, num_classes, seed, calib_dir, calib_samples, weights)
+    raise ValueError("unknown artefact format %r (torch, onnx, tflite, edgetpu)" % fmt)
 
 
 def main_export(args: Any) -> int:

@@ -52,6 +52,11 @@ def test_bad_requests_name_the_problem(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "torch runs resnet18 at fp32/fp16, not 'int8'" in bad.stderr
     bad = _cli("make", "resnet18", "--format", "onnx", "--precision", "int4", "--models", str(tmp_path))
     assert bad.returncode == 2 and "onnxruntime runs resnet18 at fp32/fp16/int8, not 'int4'" in bad.stderr
+    bad = _cli("make", "mobilenet_v2", "--format", "edgetpu", "--models", str(tmp_path))
+    assert bad.returncode == 2 and "INT8 models only" in bad.stderr
+    # No edgetpu_compiler here (x86-64 apt only): said before anything is converted, nothing left in the cache.
+    bad = _cli("make", "mobilenet_v2", "--format", "edgetpu", "--precision", "int8", "--models", str(tmp_path))
+    assert bad.returncode == 2 and "edgetpu_compiler is not installed here" in bad.stderr, bad.stderr
     bad = _cli("prune", "resnet18", "--target", "0.333", "--models", str(tmp_path))
     assert bad.returncode == 2 and "whole-percent" in bad.stderr
     assert not list(tmp_path.iterdir())  # nothing half-made
