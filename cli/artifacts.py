@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional
 
+from edgebench.suite.fsutil import sha256_file
 from edgebench.suite.models import zoo
 from edgebench.suite.spec import RunSpec
 
@@ -87,14 +88,10 @@ DEFAULT_DIR = Path(os.environ.get("EDGEBENCH_CACHE", Path.home() / ".cache" / "e
 
 
 def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(path)
     except OSError as e:
         raise InputError(path, "weights", "cannot read the weights file: %s" % e) from None
-    return h.hexdigest()
 
 
 def _dir_digest(folder: str) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from edgebench.suite import __version__
+from edgebench.suite.fsutil import sha256_file
 
 from . import devices
 from .errors import InputError
@@ -324,7 +325,7 @@ def _save_archive(rootfs: Path, tmp: Path, arch: str, ref: str, labels: dict[str
 
     with tarfile.open(layer, "w", format=tarfile.PAX_FORMAT) as tf:
         tf.add(str(rootfs), arcname=".", filter=skip_nodes)
-    diff_id = _sha256_file(layer)
+    diff_id = sha256_file(str(layer))
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     config = {
         "architecture": arch, "os": "linux", "created": now,
@@ -345,14 +346,6 @@ def _save_archive(rootfs: Path, tmp: Path, arch: str, ref: str, labels: dict[str
             tf.addfile(ti, io.BytesIO(data))
     layer.unlink()
     return archive
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---- builds --------------------------------------------------------------------------------------------

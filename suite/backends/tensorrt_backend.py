@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import tensorrt as trt
 
+from ..fsutil import sha256_file, write_bytes
 from ..models import compilers
 from ..spec import RunSpec
 from . import cudamem
@@ -30,7 +31,6 @@ from .tensorrt_support import (
     layer_precisions,
     looks_like_oom,
     select_io_api,
-    sha256_file,
 )
 
 if not cudamem.libraries():
@@ -176,10 +176,10 @@ class TensorRTBackend(Backend):
         try:
             if not os.path.isdir(folder):
                 os.makedirs(folder)
-            compilers.write_atomic(os.path.join(folder, "engine.plan"), data)
+            write_bytes(os.path.join(folder, "engine.plan"), data)
             meta = {k: v for k, v in self.build_info.items() if k != "warnings"}
             meta.update({"gpu": self.gpu, "onnx_sha256": self.onnx_sha256, "created": time.time()})
-            compilers.write_atomic(os.path.join(folder, "build.json"),
+            write_bytes(os.path.join(folder, "build.json"),
                                     json.dumps(meta, sort_keys=True, default=str).encode("utf-8"))
         except OSError as e:
             return "failed: %s" % e

@@ -7,6 +7,7 @@ import os
 import tempfile
 from typing import Any, Dict, Optional, Tuple
 
+from ..fsutil import sha256_file
 from .base import BackendUnavailable
 
 ENGINE_RECIPE = 1  # bump when serialize_tensorrt's flags or profile change, so older cached engines are not reused
@@ -49,14 +50,6 @@ def fs_type(path: str, mounts: str = "/proc/mounts") -> Optional[str]:
     except OSError:
         return None
     return kind
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def calibration_id(input_dir: Optional[str], batch_size: int, seed: int) -> str:

@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..fsutil import write_bytes
+
 
 class ToolMissing(OSError):
     """The compiler this step needs is not installed here."""
@@ -154,28 +156,11 @@ def calibrator(trt: Any, batches: List[np.ndarray], cache: str, device: Any) -> 
 
         def write_calibration_cache(self, data: Any) -> None:
             try:
-                write_atomic(cache, bytes(data))
+                write_bytes(cache, bytes(data))
             except OSError:
                 pass  # a read-only or full cache folder costs a recalibration next time, nothing else
 
     return Calibrator()
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def serialize_tensorrt(onnx_path: str, precision: str = "fp32", shape: Tuple[int, ...] = (3, 224, 224),
@@ -290,7 +275,7 @@ def build_tensorrt(onnx_path: str, out_dir: str, precision: str = "fp32", shape:
     cache = calib_cache or os.path.join(out_dir, "calibration-b%d.cache" % batch_size)
     data, info = serialize_tensorrt(onnx_path, precision, shape, batch_size, calib_dir, cache, workspace_mb)
     path = os.path.join(out_dir, "model-%s-b%d.engine" % (precision, batch_size))
-    write_atomic(path, data)
+    write_bytes(path, data)
     return {"format": "tensorrt", "file": path, "precision": precision, "batch_size": batch_size,
             "size_bytes": os.path.getsize(path), "build_s": info["build_s"], "flags": info["flags"],
             "warnings": info["warnings"], "calibration_cache": cache if precision == "int8" else None,

@@ -10,7 +10,6 @@ harness's preprocessing, or synthetic standard-normal data with a warning in the
 onnx and onnxruntime are imported lazily: the suite imports without them.
 """
 
-import hashlib
 import logging
 import os
 import shutil
@@ -20,7 +19,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..fsutil import write_json
+from ..fsutil import sha256_file, write_json
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +170,6 @@ def check(fp32_path: str, path: str, precision: str, probe: np.ndarray) -> Dict[
     return out
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _stamp(path: str, precision: str, graph: Dict[str, Any]) -> None:
     """Record the graph's precision in the model's own metadata, which onnxruntime reads without onnx."""
     import onnx
@@ -267,7 +258,7 @@ def export_onnx_precision(model: str, out_dir: str, input_shape: Tuple[int, ...]
                        "onnxruntime.quantization.quantize_static(QDQ, per-channel, int8 weights and activations, "
                        "symmetric, MinMax) after quant_pre_process"),
             "derived_from": {"precision": "fp32", "size_bytes": fp32["size_bytes"], "size_mb": fp32["size_mb"],
-                             "sha256": _sha256(src), "check": fp32["check"]},
+                             "sha256": sha256_file(src), "check": fp32["check"]},
             "size_vs_fp32": manifest["size_bytes"] / float(fp32["size_bytes"]),
         })
         if calib is not None:
