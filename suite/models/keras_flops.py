@@ -17,6 +17,7 @@ Needs TensorFlow/Keras; imported lazily.
 from typing import Any, Dict, List, Tuple
 
 from . import zoo
+from .flops import _prod
 
 CONVENTION = ("per sample; MACs of Conv/DepthwiseConv/SeparableConv (K*Cin/groups*Cout*output positions) and "
               "Dense (Cin*Cout*rows); FLOPs = 2*MACs; bias, norm, activation, pooling and additions not counted")
@@ -25,12 +26,6 @@ CONVENTION = ("per sample; MACs of Conv/DepthwiseConv/SeparableConv (K*Cin/group
 PARAMS_NOTE = ("params: trainable weights (as torch's parameters()); params_keras: model.count_params(), which "
                "adds non-trainable weights such as BatchNorm's moving mean and variance")
 
-
-def _prod(values: Any) -> int:
-    out = 1
-    for v in values:
-        out *= int(v)
-    return out
 
 
 def _size(weights: Any) -> int:

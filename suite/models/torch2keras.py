@@ -285,14 +285,18 @@ class _Builder:
                 x = self.k.ops.concatenate(parts, axis=axis)
         return x
 
-    def max_pool(self, node: Any, x_node: Any, k: Any, s: Any, p: Any, ceil: bool) -> Any:
-        x = self.val(x_node)
-        h, w = self._spatial(x, "max_pool2d")
+    def _pool_geometry(self, x: Any, k: Any, s: Any, p: Any, ceil: bool, op: str) -> Tuple[Any, ...]:
+        """Kernel, stride, output size and (top, bottom), (left, right) pads of a torch pool on `x`."""
+        h, w = self._spatial(x, op)
         (kh, kw), (ph, pw) = _pair(k), _pair(p)
         sh, sw = _pair(s) if s else (kh, kw)
         oh, top, bottom = _pool_pads(h, kh, sh, ph, ceil)
         ow, left, right = _pool_pads(w, kw, sw, pw, ceil)
-        pads = ((top, bottom), (left, right))
+        return (kh, kw), (sh, sw), (oh, ow), ((top, bottom), (left, right))
+
+    def max_pool(self, node: Any, x_node: Any, k: Any, s: Any, p: Any, ceil: bool) -> Any:
+        x = self.val(x_node)
+        (kh, kw), (sh, sw), (oh, ow), pads = self._pool_geometry(x, k, s, p, ceil, "max_pool2d")
         nonneg = x_node.name in self.nonneg
         if pads != ((0, 0), (0, 0)):
             x = self.k.layers.ZeroPadding2D(pads)(x) if nonneg else self._edge_pad(x, pads)
@@ -306,12 +310,11 @@ class _Builder:
                  divisor: Optional[int]) -> Any:
         x = self.val(x_node)
         h, w = self._spatial(x, "avg_pool2d")
-        (kh, kw), (ph, pw) = _pair(k), _pair(p)
-        sh, sw = _pair(s) if s else (kh, kw)
-        oh, top, bottom = _pool_pads(h, kh, sh, ph, ceil)
-        ow, left, right = _pool_pads(w, kw, sw, pw, ceil)
-        if (top, bottom, left, right) != (0, 0, 0, 0):
-            x = self.k.layers.ZeroPadding2D(((top, bottom), (left, right)))(x)
+        ph, pw = _pair(p)
+        (kh, kw), (sh, sw), (oh, ow), pads = self._pool_geometry(x, k, s, p, ceil, "avg_pool2d")
+        (top, bottom), (left, right) = pads
+        if pads != ((0, 0), (0, 0)):
+            x = self.k.layers.ZeroPadding2D(pads)(x)
         y = self.k.layers.AveragePooling2D((kh, kw), (sh, sw))(x)  # sum / (kh*kw)
         self._check_shape(y, oh, ow, "avg_pool2d")
         # torch divides by the cells inside the padded input (count_include_pad) or inside the input.
