@@ -48,6 +48,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout
 DeviceOpt = Annotated[Optional[str], typer.Option("--device", "-d", help="device profile (images/DEVICE)")]
 ResultsOpt = Annotated[Path, typer.Option("--results", help="results root folder")]
 ModelsOpt = Annotated[Path, typer.Option("--models", help="model artefact cache")]
+MaxRunsOpt = Annotated[int, typer.Option("--max-runs", min=1, help="refuse a plan of more runs than this")]
 
 
 def _emit_json(data: Any) -> None:
@@ -75,9 +76,10 @@ def _runner(name: str, allow_no_swap: bool) -> Any:
 
 
 @app.command("plan")
-def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False) -> None:
+def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False,
+             max_runs: MaxRunsOpt = plan.MAX_RUNS) -> None:
     """Print the ordered plan of a matrix for a device (a dry run): runs, cells and estimated time."""
-    p = plan.build(matrix, device)
+    p = plan.build(matrix, device, max_runs=max_runs)
     if as_json:
         _emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
                     "artifacts": [a.key for a in p.artifacts()],
@@ -115,11 +117,12 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
             name: Annotated[Optional[str], typer.Option("--campaign", help="campaign folder name")] = None,
             allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios on a host without swap")] = False,
             report: Annotated[bool, typer.Option(help="write the report when the campaign ends")] = True,
-            as_json: JsonOpt = False) -> None:
+            as_json: JsonOpt = False, max_runs: MaxRunsOpt = plan.MAX_RUNS) -> None:
     """Run every cell of a matrix; re-running resumes (finished runs are kept, never overwritten)."""
-    p = plan.build(matrix, device, name or "")
+    p = plan.build(matrix, device, name or "", max_runs=max_runs)
     _print_skipped(p)
     r = _runner(runner, allow_no_swap)
+    plan.check_before_run(p, r.name, results, name or "")
     problems = r.preflight([x.spec for x in p.runs])
     if problems:
         for msg in problems:

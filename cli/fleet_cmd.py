@@ -148,7 +148,9 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
               models: Annotated[Path, typer.Option(help="model artefact cache")] = artifacts.DEFAULT_DIR,
               name: Annotated[Optional[str], typer.Option("--campaign", help="campaign folder name")] = None,
               allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios without swap")] = False,
-              as_json: JsonOpt = False) -> None:
+              as_json: JsonOpt = False,
+              max_runs: Annotated[int, typer.Option("--max-runs", min=1, help="refuse a plan of more runs than this")
+                                  ] = plan.MAX_RUNS) -> None:
     """Run a matrix on this device in its pinned images and write the report (`make bench DEVICE=...`)."""
     facts = detect.gather()
     emu = None
@@ -166,7 +168,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
         if problems:
             refuse(device, problems, facts)
         run_device = device
-    p = plan.build(matrix, run_device)
+    p = plan.build(matrix, run_device, max_runs=max_runs)
     camp = name or "%s-%s" % (p.matrix.name, run_device.replace("@", "-"))
     if emu is not None:
         p = emulate.apply(p, emu)
@@ -185,6 +187,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     from .app import _runner
 
     r = _runner(runner, allow_no_swap)
+    plan.check_before_run(p, r.name, results, camp)
     problems = r.preflight([x.spec for x in p.runs])
     if problems:
         for msg in problems:

@@ -9,7 +9,7 @@ from typing import Any, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import yamlfile
+from . import paths, yamlfile
 from .errors import InputError
 
 Shape = Union[int, list[int]]
@@ -133,9 +133,21 @@ class Matrix(BaseModel):
     # plan (and says so) instead of refusing the matrix.
     unsupported: Literal["error", "skip"] = "error"
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if paths.name_problem(v):  # the name is the campaign's folder under the results root
+            raise ValueError("not a campaign name: use %s" % paths.NAME_RULE)
+        return v
+
 
 def load(path: Union[str, Path]) -> Matrix:
     """Read and validate a matrix file; InputError naming file, line and key on any problem."""
+    return load_with_node(path)[0]
+
+
+def load_with_node(path: Union[str, Path]) -> tuple[Matrix, Optional[yaml.Node]]:
+    """The matrix and its YAML node tree (for line numbers), from one read of the file."""
     path = Path(path)
     data, node = yamlfile.load(path)
     if not isinstance(data, dict):
@@ -162,7 +174,7 @@ def load(path: Union[str, Path]) -> Matrix:
             if key not in CELL_KEYS:
                 raise InputError(str(path), "exclude[%d].%s" % (i, key), "unknown key; expected one of %s"
                                  % ", ".join(CELL_KEYS), yamlfile.line_of(node, ["exclude", i, key]))
-    return matrix
+    return matrix, node
 
 
 def node_of(path: Path) -> Optional[yaml.Node]:

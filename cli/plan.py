@@ -8,15 +8,16 @@ from typing import Any, Optional, Union
 from edgebench.suite.models import zoo
 from edgebench.suite.spec import Limits, RunSpec
 
-from . import devices, yamlfile
+from . import devices, paths, yamlfile
 from .artifacts import Artifact, artifact_for
 from .errors import InputError
-from .matrix import CELL_KEYS, Matrix
-from .matrix import load as load_matrix
+from .matrix import CELL_KEYS, Matrix, load_with_node
 
 _LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
 _STARTUP_S = {"torch": 3.0, "onnxruntime": 1.0, "tflite": 1.0}  # import + load on this class of machine
 _CPU_FLOPS = 60e9  # effective FLOP/s of one run on a small x86 host, for estimates only
+MAX_RUNS = 100_000  # runs in one plan unless --max-runs says more: P1's full sweep is 755, P2's a few hundred
+DOCKER_MIN_MEMORY_MB = 6.0  # Docker refuses a --memory below 6 MiB (6291456 bytes) at container creation
 
 
 @dataclass
@@ -81,14 +82,19 @@ def cells(matrix: Matrix) -> list[tuple[dict[str, Any], list[Union[str, int]]]]:
     return out
 
 
-def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = "") -> Plan:
+def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = "",
+          max_runs: int = MAX_RUNS) -> Plan:
     """Expand and check a matrix for a device; InputError names file, line and key of a bad cell."""
     path = Path(path)
-    matrix = load_matrix(path)
-    node = yamlfile.load(path)[1]
+    if campaign:
+        paths.check_campaign_name(campaign, "--campaign")
+    matrix, node = load_with_node(path)
     dev_name = device or matrix.device or "host-cpu"
+    _check_device_name(dev_name, path, node, from_matrix=not device and bool(matrix.device))
     dev = devices.load(dev_name)
     campaign = campaign or matrix.name
+    check_size(matrix, path, node, max_runs)
+    seen_paths: dict[str, str] = {}  # kind:resolved path -> its problem ("" when none), so a folder is walked once
     planned: list[list[PlannedRun]] = []  # per cell, its repetitions
     skipped: list[tuple[dict[str, Any], str]] = []
     for cell, loc in cells(matrix):
@@ -96,7 +102,7 @@ def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = 
         if why:
             skipped.append((cell, why))
             continue
-        _check(cell, loc, matrix, path, node, dev)
+        _check(cell, loc, matrix, path, node, dev, seen_paths)
         points: list[tuple[dict[str, Any], dict[str, str]]] = [({}, {})]
         if matrix.sweep is not None:
             sw = matrix.sweep
@@ -132,18 +138,21 @@ def _device_lacks(cell: dict[str, Any], dev: devices.Device) -> str:
     return ""
 
 
+def _where(key: str, loc: list[Union[str, int]], matrix: Matrix) -> list[Union[str, int]]:
+    """Where in the matrix a cell's `key` was set (include entry, axis, fixed), for error lines."""
+    if loc[0] == "include" and key in matrix.include[int(loc[1])].model_fields_set:
+        return list(loc) + [key]
+    if key in matrix.axes:
+        return ["axes", key]
+    if key in matrix.fixed.model_fields_set:
+        return ["fixed", key]
+    return list(loc) if loc[0] == "include" else []
+
+
 def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, path: Path, node: Any,
-           dev: devices.Device) -> None:
+           dev: devices.Device, seen_paths: Optional[dict[str, str]] = None) -> None:
     def fail(key: str, msg: str) -> None:
-        where: list[Union[str, int]] = []
-        if loc[0] == "include" and key in matrix.include[int(loc[1])].model_fields_set:
-            where = list(loc) + [key]
-        elif key in matrix.axes:
-            where = ["axes", key]
-        elif key in matrix.fixed.model_fields_set:
-            where = ["fixed", key]
-        elif loc[0] == "include":
-            where = list(loc)
+        where = _where(key, loc, matrix)
         raise InputError(str(path), yamlfile.dotted(where) or key, msg, yamlfile.line_of(node, where))
 
     for key in ("model", "framework"):
@@ -163,15 +172,112 @@ def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, pat
         fail("placement", "device %s runs %s on %s, not %r" % (dev.name, fw, ", ".join(dev.placements(fw)), placement))
     for key, want_dir in (("weights", False), ("calib_dir", True), ("input_dir", True)):
         if key in cell:
-            local = Path(cell[key]).expanduser()
-            local = local if local.is_absolute() else (path.parent / local)
-            if not (local.is_dir() if want_dir else local.is_file()):
-                fail(key, "%s %s does not exist (relative paths are read from the matrix file's folder)"
-                     % ("folder" if want_dir else "file", local))
-            cell[key] = str(local.resolve())
+            problem, cell[key] = _local_path(str(cell[key]), want_dir, path, seen_paths)
+            if problem:
+                fail(key, problem)
     mem, memsw = cell.get("memory_mb"), cell.get("memory_swap_mb")
     if memsw is not None and (mem is None or memsw < mem):
         fail("memory_swap_mb", "memory_swap_mb is memory + swap: it needs memory_mb and must be >= it")
+
+
+def _local_path(value: str, want_dir: bool, path: Path, seen: Optional[dict[str, str]]) -> tuple[str, str]:
+    """(problem or "", resolved path) of a weights file or image folder a matrix names."""
+    local = Path(value).expanduser()
+    local = local if local.is_absolute() else (path.parent / local)
+    what = "folder" if want_dir else "file"
+    if not local.exists():
+        return "%s %s does not exist (relative paths are read from the matrix file's folder)" % (what, local), value
+    resolved = str(local.resolve())
+    memo = "%s:%s" % (what, resolved)
+    if seen is not None and memo in seen:
+        return seen[memo], resolved
+    if local.is_dir() != want_dir or not (want_dir or local.is_file()):
+        problem = "%s is not a %s%s" % (local, "folder" if want_dir else "regular file",
+                                        "" if want_dir else " (a weights file)")
+    else:
+        problem = paths.folder_problem(Path(resolved)) if want_dir else paths.weights_problem(Path(resolved))
+    if seen is not None:
+        seen[memo] = problem
+    return problem, resolved
+
+
+def _check_device_name(name: str, path: Path, node: Any, from_matrix: bool) -> None:
+    """A device no profile describes, named against the matrix line or the --device option."""
+    known = devices.names()
+
+    def unknown(n: str) -> list[str]:
+        if n.endswith(devices.EMULATED):
+            return unknown(n[: -len(devices.EMULATED)])
+        if "+" in n:
+            return [u for part in n.split("+", 1) for u in unknown(part)]
+        return [] if n in known else [n]
+
+    bad = unknown(name)
+    if bad:
+        msg = "no device profile %r (known: %s; also HOST+ACCELERATOR and NAME%s)" % (
+            bad[0], ", ".join(known) or "none", devices.EMULATED)
+        if from_matrix:
+            raise InputError(str(path), "device", msg, yamlfile.line_of(node, ["device"]))
+        raise InputError("--device", "", msg)
+
+
+def count_runs(matrix: Matrix) -> tuple[int, str]:
+    """An upper bound on the plan's runs, from the axis lengths alone (before the product is expanded;
+    exclude rules can only lower it), and how it was made, for messages."""
+    cells_n, parts = 1, []
+    for key, values in matrix.axes.items():
+        cells_n *= len(values)
+        parts.append("%d %s" % (len(values), key))
+    if not matrix.axes and matrix.include:
+        cells_n = 0
+    cells_n += len(matrix.include)
+    points = len(matrix.sweep.points()) if matrix.sweep is not None else 1
+    how = " x ".join(parts) or "fixed"
+    if matrix.include:
+        how += " + %d include" % len(matrix.include)
+    if points > 1:
+        how = "(%s) x %d sweep points" % (how, points)
+    how += " x %d repetitions" % matrix.repetitions
+    return cells_n * points * matrix.repetitions, how
+
+
+def check_size(matrix: Matrix, path: Path, node: Any, max_runs: int = MAX_RUNS) -> int:
+    """The run count bound, or InputError when it is past `max_runs` (refused in microseconds: the product
+    is never expanded)."""
+    n, how = count_runs(matrix)
+    if n > max_runs:
+        key = "axes" if matrix.axes else "include" if matrix.include else "repetitions"
+        raise InputError(str(path), key, "the plan has up to %d runs (%s; exclude rules not subtracted), past the "
+                         "limit of %d: split the matrix, or raise the limit with --max-runs" % (n, how, max_runs),
+                         yamlfile.line_of(node, [key]))
+    return n
+
+
+def check_before_run(plan: Plan, runner: str, results_root: Path, campaign: str = "") -> Path:
+    """Everything refused once the runner and results root are known; the campaign folder to write."""
+    check_for_runner(plan, runner)
+    if campaign:
+        return paths.campaign_dir(results_root, campaign, "--campaign")
+    return paths.campaign_dir(results_root, plan.matrix.name, "%s: name" % plan.path)
+
+
+def check_for_runner(plan: Plan, runner: str) -> None:
+    """What a runner cannot do, refused before the campaign starts (each run would fail at creation)."""
+    if runner != "docker":
+        return
+    low = [r.spec.limits.memory_mb for r in plan.runs
+           if r.spec.limits.memory_mb is not None and r.spec.limits.memory_mb < DOCKER_MIN_MEMORY_MB]
+    if not low:
+        return
+    node = yamlfile.load(plan.path)[1]
+    msg = "%g MiB is below Docker's minimum memory limit of %g MiB (--runner docker)" % (low[0], DOCKER_MIN_MEMORY_MB)
+    where: list[Union[str, int]] = ["sweep", "start_mb"]  # a sweep's lowest stage is its start
+    if plan.matrix.sweep is None:
+        loc = next(loc for cell, loc in cells(plan.matrix) if cell.get("memory_mb") == low[0])
+        where = _where("memory_mb", loc, plan.matrix)
+        if where == ["axes", "memory_mb"]:
+            where.append(plan.matrix.axes["memory_mb"].index(low[0]))
+    raise InputError(str(plan.path), yamlfile.dotted(where), msg, yamlfile.line_of(node, where))
 
 
 def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: devices.Device,

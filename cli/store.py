@@ -11,6 +11,9 @@ from typing import Optional
 
 from edgebench.suite.spec import RunResult, SchemaError
 
+from . import paths
+from .errors import InputError
+
 CAMPAIGN_FILE = "campaign.json"
 INCOMPLETE = "_incomplete"
 
@@ -59,8 +62,12 @@ def iter_runs(campaign_dir: Path) -> Iterator[StoredRun]:
 
 
 def resolve_campaign(name_or_path: str, results_root: Path) -> Path:
-    """A campaign given as a folder path, or as a name under the results root."""
+    """A campaign given as a folder path (read where the user points), or as a name under the results root
+    (a plain folder name whose folder, links followed, lies inside the root)."""
     p = Path(name_or_path)
     if (p / CAMPAIGN_FILE).exists() or (p.is_dir() and run_dirs(p)):
         return p
-    return results_root / name_or_path
+    if paths.name_problem(name_or_path):
+        raise InputError(name_or_path, "", "no campaign folder here, and not a campaign name under %s: %s"
+                         % (results_root, paths.NAME_RULE))
+    return paths.campaign_dir(results_root, name_or_path, "CAMPAIGN")

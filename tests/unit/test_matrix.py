@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -155,7 +156,8 @@ def test_study_matrices_cover_their_protocols() -> None:
 
 def test_local_paths_resolve_against_the_matrix_folder(tmp_path: Path) -> None:
     (tmp_path / "calib").mkdir()
-    (tmp_path / "w.pt").write_bytes(b"x")
+    with zipfile.ZipFile(tmp_path / "w.pt", "w") as z:  # torch.save writes a zip
+        z.writestr("w/data.pkl", b"x")
     text = """\
 name: paths
 include:
