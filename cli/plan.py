@@ -120,10 +120,11 @@ def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = 
         runs = [run for reps in planned for run in reps]
     seen: set[str] = set()
     for run in runs:
-        if run.run_id in seen:
+        rid = run.run_id  # a hash of the whole spec: computed once
+        if rid in seen:
             raise InputError(str(path), "", "two cells expand to the same run (%s: %s); make them differ"
-                             % (run.run_id, run.cell))
-        seen.add(run.run_id)
+                             % (rid, run.cell))
+        seen.add(rid)
     return Plan(matrix=matrix, path=path, device=dev, runs=runs, skipped=skipped)
 
 
