@@ -172,6 +172,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     camp = name or "%s-%s" % (p.matrix.name, run_device.replace("@", "-"))
     if emu is not None:
         p = emulate.apply(p, emu)
+    plan.check_before_run(p, runner, results, camp)  # before any image is pulled or built
     got: dict[str, str] = {}
     if runner == "docker":
         cli = images.client()
@@ -187,7 +188,6 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     from .app import _runner
 
     r = _runner(runner, allow_no_swap)
-    plan.check_before_run(p, r.name, results, camp)
     problems = r.preflight([x.spec for x in p.runs])
     if problems:
         for msg in problems:

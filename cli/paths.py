@@ -68,6 +68,8 @@ def campaign_dir(results_root: Path, name: str, where: str = "--campaign") -> Pa
         if not real.is_relative_to(root) or real == root:
             raise InputError(str(folder), "", "resolves to %s, outside the results root %s; campaigns are written "
                              "inside it only (remove the link or pick another --campaign)" % (real, root))
+        if folder.exists() and not folder.is_dir():
+            raise InputError(str(folder), "", "is not a folder (a campaign folder goes here)")
     return folder
 
 

@@ -49,8 +49,8 @@ def read_text(path: Path, limit: int = MAX_BYTES) -> str:
     except OSError as e:
         raise InputError(str(path), "", "cannot read: %s" % e.strerror) from None
     if len(raw) > limit:
-        raise InputError(str(path), "", "%d bytes, past the limit of %d for a matrix or device profile (ours are under 5 KB)"
-                         % (max(size, len(raw)), limit))
+        raise InputError(str(path), "", "%d bytes, past the limit of %d for a matrix or device profile (ours are "
+                         "under 5 KB)" % (max(size, len(raw)), limit))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:

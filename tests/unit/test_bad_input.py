@@ -170,3 +170,15 @@ def test_report_reads_paths_but_names_stay_inside(tmp_path: Path) -> None:
     (tmp_path / "res" / "c").symlink_to(tmp_path / "elsewhere")
     one_line_error(cli(tmp_path, "report", "c", "--results", "res"), "res/c: ", "outside the results root")
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_bench_refuses_before_any_image_or_folder(tmp_path: Path) -> None:
+    (tmp_path / "ok.yaml").write_text("name: t\n" + CELL)
+    proc = cli(tmp_path, "bench", "--device", "host-cpu", "--matrix", "ok.yaml", "--campaign", "../x",
+               "--results", "res")
+    one_line_error(proc, "--campaign: ", "not a campaign name")
+    (tmp_path / "low.yaml").write_text("name: t\ninclude:\n"
+                                       "  - {model: resnet18, framework: onnxruntime, memory_mb: 4}\n")
+    proc = cli(tmp_path, "bench", "--device", "host-cpu", "--matrix", "low.yaml", "--results", "res")
+    one_line_error(proc, "low.yaml:3: include[0].memory_mb: ", "below Docker's minimum memory limit")
+    assert not (tmp_path / "res").exists() and not (tmp_path / "x").exists()
