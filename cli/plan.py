@@ -16,7 +16,9 @@ from .matrix import CELL_KEYS, Matrix, load_with_node
 _LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
 _STARTUP_S = {"torch": 3.0, "onnxruntime": 1.0, "tflite": 1.0}  # import + load on this class of machine
 _CPU_FLOPS = 60e9  # effective FLOP/s of one run on a small x86 host, for estimates only
-MAX_RUNS = 100_000  # runs in one plan unless --max-runs says more: P1's full sweep is 755, P2's a few hundred
+# Runs in one plan unless --max-runs says more: our largest study (P1's sweep on the Jetson Nano) plans 24,915;
+# 100,000 plan in about a minute here (benchmarks/input_limits.py), a 10^6 product would take a quarter hour.
+MAX_RUNS = 100_000
 DOCKER_MIN_MEMORY_MB = 6.0  # Docker refuses a --memory below 6 MiB (6291456 bytes) at container creation
 
 
@@ -224,7 +226,7 @@ def _check_device_name(name: str, path: Path, node: Any, from_matrix: bool) -> N
 
 def count_runs(matrix: Matrix) -> tuple[int, str]:
     """An upper bound on the plan's runs, from the axis lengths alone (before the product is expanded;
-    exclude rules can only lower it), and how it was made, for messages."""
+    exclude rules can only lower it; adaptive repetitions count at their maximum), and how it was made."""
     cells_n, parts = 1, []
     for key, values in matrix.axes.items():
         cells_n *= len(values)
@@ -232,14 +234,18 @@ def count_runs(matrix: Matrix) -> tuple[int, str]:
     if not matrix.axes and matrix.include:
         cells_n = 0
     cells_n += len(matrix.include)
-    points = len(matrix.sweep.points()) if matrix.sweep is not None else 1
+    sw = matrix.sweep
+    points = sum(sw.stages + (r == "ascending") for r in sw.rounds) if sw is not None else 1  # as Sweep.points()
+    reps = max(matrix.repetitions, matrix.adaptive.max_repetitions if matrix.adaptive else 0)
     how = " x ".join(parts) or "fixed"
     if matrix.include:
         how += " + %d include" % len(matrix.include)
-    if points > 1:
+    if sw is not None:
         how = "(%s) x %d sweep points" % (how, points)
-    how += " x %d repetitions" % matrix.repetitions
-    return cells_n * points * matrix.repetitions, how
+    how += " x %d %srepetitions" % (reps, "adaptive " if reps > matrix.repetitions else "")
+    if matrix.exclude:
+        how += "; exclude rules not subtracted"
+    return cells_n * points * reps, how
 
 
 def check_size(matrix: Matrix, path: Path, node: Any, max_runs: int = MAX_RUNS) -> int:
@@ -248,9 +254,8 @@ def check_size(matrix: Matrix, path: Path, node: Any, max_runs: int = MAX_RUNS) 
     n, how = count_runs(matrix)
     if n > max_runs:
         key = "axes" if matrix.axes else "include" if matrix.include else "repetitions"
-        raise InputError(str(path), key, "the plan has up to %d runs (%s; exclude rules not subtracted), past the "
-                         "limit of %d: split the matrix, or raise the limit with --max-runs" % (n, how, max_runs),
-                         yamlfile.line_of(node, [key]))
+        raise InputError(str(path), key, "the plan has up to %d runs (%s), past the limit of %d: split the matrix, "
+                         "or raise the limit with --max-runs" % (n, how, max_runs), yamlfile.line_of(node, [key]))
     return n
 
 

@@ -181,3 +181,13 @@ def test_size_bound_counts_every_source(tmp_path: Path) -> None:
     pts = len(m.sweep.points()) if m.sweep else 0
     assert n == (3 * 2 + 1) * pts * 2 == len(plan.build(p).runs)
     assert how == "(3 batch_size x 2 threads + 1 include) x %d sweep points x 2 repetitions" % pts
+
+
+def test_size_bound_needs_no_expansion(tmp_path: Path) -> None:
+    p = tmp_path / "m.yaml"
+    p.write_text("name: t\n" + CELL + "exclude: [{seed: 1}]\n"
+                 "sweep: {start_mb: 10, end_mb: 20, stages: 1000000000000, budget_mb: 30}\n")
+    n, how = plan.count_runs(matrix.load(p))  # Sweep.points() would build 3 * 10^12 points
+    assert n == 3 * 10**12 + 1 and "exclude rules not subtracted" in how
+    p.write_text("name: t\n" + CELL + "repetitions: 2\nadaptive: {max_repetitions: 50}\n")
+    assert plan.count_runs(matrix.load(p)) == (50, "fixed x 50 adaptive repetitions")
