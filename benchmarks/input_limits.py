@@ -5,7 +5,10 @@ matrix; the figure is the median over rounds of (case time / baseline time) and 
 Then each case once through the real CLI (`python -m edgebench.cli.app plan FILE`) in a fresh process, for
 its exit code, wall time and peak RSS (the CLI's start-up included: compare with the baseline's).
 
-    .venv/bin/python benchmarks/input_limits.py [--rounds 15]
+    .venv/bin/python benchmarks/input_limits.py [--rounds 15] [--at-limit]
+
+--at-limit also plans, once, the largest plan accepted by default (plan.MAX_RUNS runs of one cell), the
+worst a matrix under every limit can cost.
 """
 
 import argparse
@@ -63,6 +66,7 @@ def cli_once(path: Path) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--at-limit", action="store_true", help="also plan MAX_RUNS runs once (about a minute)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     files: dict[str, Path] = {}
@@ -84,7 +88,13 @@ def main() -> None:
         rows[name] = {"median_s": round(statistics.median(times[name]), 5),
                       "ratio_to_baseline": round(statistics.median(ratios), 2),
                       "outcome": outcome[name], "cli": cli_once(files[name])}
-    print(json.dumps({"rounds": args.rounds, "cases": rows}, indent=2))
+    out: dict[str, object] = {"rounds": args.rounds, "cases": rows}
+    if args.at_limit:
+        p = tmp / "at-limit.yaml"
+        p.write_text("name: t\n%srepetitions: %d\n" % (CELL, plan.MAX_RUNS))
+        t, what = plan_once(p)
+        out["at_limit"] = {"runs": plan.MAX_RUNS, "plan_s": round(t, 1), "outcome": what, "cli": cli_once(p)}
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
