@@ -7,9 +7,11 @@ the host was killed, interrupted or out of disk before it checked the run) is in
 or failed."""
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -128,3 +130,26 @@ def resolve_campaign(name_or_path: str, results_root: Path) -> Path:
     if (p / CAMPAIGN_FILE).exists() or (p.is_dir() and run_dirs(p)):
         return p
     return results_root / name_or_path
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out` to write into; on success its files take their places in `out`
+    (renames: no space needed), on any error it is removed. A full disk mid-way leaves `out` as it
+    was, never half-written. Files of `out` the new set does not have are left alone."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / (".%s.partial-%d" % (out.name, os.getpid()))
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        yield tmp
+        if not out.exists():
+            tmp.rename(out)
+            return
+        for entry in sorted(tmp.iterdir()):
+            dest = out / entry.name
+            if entry.is_dir() and dest.is_dir():
+                shutil.rmtree(dest)
+            os.replace(entry, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

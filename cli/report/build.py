@@ -1,13 +1,12 @@
 """`edgebench report CAMPAIGN`: tables, figures and report.md from a campaign's saved files."""
 
 import datetime
-import os
-import shutil
 from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
 
+from .. import store
 from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
 from . import figures, markdown
@@ -66,21 +65,13 @@ def _energy(data: ReportData) -> None:
 def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportData:
     """Read the campaign, group runs into cells, write summary.csv, runs.csv, PNG figures and report.md
     into out_dir (default CAMPAIGN/_report). Damaged and incomplete run folders are listed, never read
-    as data. Everything is written into a temporary folder beside out_dir that replaces it only when
-    complete: a full disk (OSError, ENOSPC) leaves the earlier report, or none, never half of one."""
+    as data. Everything is written into a temporary folder first (store.staged) and moved into out_dir
+    only when complete: a full disk (OSError, ENOSPC) leaves the earlier report, or none, never half."""
     campaign_dir = Path(campaign_dir)
     t = load(campaign_dir)
     out = Path(out_dir) if out_dir is not None else campaign_dir / REPORT_DIR
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / (".%s.partial-%d" % (out.name, os.getpid()))
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir()
+    with store.staged(out) as tmp:
         data = _write(t, campaign_dir, tmp)
-        _replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return _moved(data, tmp, out)
 
 
@@ -107,15 +98,6 @@ def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
     md.write_text(markdown.write(data, stamp))
     data.files.append(md)
     return data
-
-
-def _replace(new: Path, out: Path) -> None:
-    """new takes out's place; an earlier report is removed only once the new one is in place."""
-    old = out.parent / (".%s.old-%d" % (out.name, os.getpid()))
-    if out.exists():
-        out.rename(old)
-    new.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _moved(data: ReportData, tmp: Path, out: Path) -> ReportData:

@@ -15,7 +15,10 @@ import psutil
 from edgebench.suite.fsutil import write_json
 from edgebench.suite.spec import RunResult, RunSpec, SchemaError
 
-from ..limits import MIB, compare_limits, docker_swap_total  # noqa: F401  (moved; re-exported for runners)
+# Moved to cli/limits.py (analysis reads them too); re-exported here for the runners.
+from ..limits import MIB as MIB
+from ..limits import compare_limits as compare_limits
+from ..limits import docker_swap_total as docker_swap_total
 
 
 @dataclass
