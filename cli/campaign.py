@@ -47,8 +47,8 @@ def disk_full(e: BaseException) -> bool:
     return isinstance(e, OSError) and e.errno in DISK_FULL
 
 
-def disk_full_stop(e: OSError, what: str) -> Stop:
-    where = e.filename or "?"
+def disk_full_stop(e: OSError, what: str, where: Path) -> Stop:
+    where = e.filename or where
     return Stop(["disk full (%s) writing %s: %s. Finished runs are saved; free some space and run the same "
                  "command again to resume" % (e.strerror or "no space left on device", where, what)], EXIT_FAILED)
 
@@ -140,7 +140,7 @@ def execute(plan: Plan, runner_name: str, allow_no_swap: bool, results_root: Pat
         return Finished(outcome, build_report(outcome.dir))
     except OSError as e:
         if disk_full(e):
-            raise disk_full_stop(e, "the report (no partial _report/ is left)") from None
+            raise disk_full_stop(e, "the report (no partial _report/ is left)", outcome.dir) from None
         raise
 
 
@@ -159,7 +159,7 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
     except OSError as e:
         if disk_full(e):
             raise disk_full_stop(e, "campaign stopped after %d run(s); the run it cut short is not counted"
-                                 % len(outcome.results)) from None
+                                 % len(outcome.results), camp_dir) from None
         raise
     return outcome
 
@@ -202,6 +202,8 @@ def _one(spec: RunSpec, camp_dir: Path, runner: Runner, models_dir: Path, outcom
     except OSError as e:
         if disk_full(e):
             _set_aside_quietly(run_dir, outcome)
+            if not e.filename:  # write_json and friends do not say which file
+                raise OSError(e.errno, e.strerror, str(run_dir)) from e
         raise
     if "No space left on device" in (result.reason or ""):  # the child ran out of disk: not a finding
         _set_aside_quietly(run_dir, outcome)
