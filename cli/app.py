@@ -53,8 +53,8 @@ def stopped(e: campaign.Stop) -> NoReturn:
     raise typer.Exit(e.code)
 
 
-def disk_full(e: OSError, what: str) -> NoReturn:
-    error("disk full (%s) writing %s: %s" % (e.strerror, e.filename or "?", what))
+def disk_full(e: OSError, where: Path, what: str) -> NoReturn:
+    error("disk full (%s) writing %s: %s" % (e.strerror, e.filename or where, what))
     raise typer.Exit(EXIT_FAILED)
 
 
@@ -149,7 +149,7 @@ def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", 
         data = build_report(camp, out_dir)
     except OSError as e:
         if campaign.disk_full(e):
-            disk_full(e, "no report written (no partial %s is left)" % (out_dir or camp / "_report"))
+            disk_full(e, out_dir or camp / "_report", "no report written (no partial folder is left)")
         raise
     if as_json:
         emit_json(to_json(data))
@@ -226,7 +226,7 @@ def results_export(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIG
         paths = export(camp, out_dir, tables=tables)
     except OSError as e:
         if campaign.disk_full(e):
-            disk_full(e, "no export written (an earlier one is left as it was)")
+            disk_full(e, out_dir or camp / "_export", "no export written (an earlier one is left as it was)")
         raise
     for path, why in tables.damaged:
         err.print("skipped %s: %s" % (path, why), highlight=False)

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from edgebench.cli.analysis.tables import load
-from edgebench.cli.store import NO_VERDICT
 from edgebench.cli.report import ReportData, build_report, render, to_json
 from edgebench.cli.report.build import REPORT_DIR
 from edgebench.cli.runners.base import Fate, finalize
+from edgebench.cli.store import NO_VERDICT
 from edgebench.suite.spec import RunSpec
 from rich.console import Console
 
