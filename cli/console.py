@@ -12,7 +12,7 @@ from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a message stays one line, whatever the terminal width
 out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]

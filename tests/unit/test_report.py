@@ -234,3 +234,22 @@ def test_a_run_the_host_never_checked_is_incomplete_and_left_out(tmp_path: Path)
     assert j["incomplete"] == [{"path": str(FALLBACK / "b2fefdf082e5"), "problem": NO_VERDICT}]
     assert "incomplete run folder `%s`, left out" % (FALLBACK / "b2fefdf082e5") in (tmp_path / "rep" / "report.md"
                                                                                    ).read_text()
+
+
+def test_report_and_export_commands_skip_a_non_utf8_stream_naming_file_and_offset(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    camp = tmp_path / "tiny"
+    shutil.copytree(TINY, camp)
+    mon = camp / "1b39c8617a1e" / "monitor.jsonl"
+    mon.write_bytes(b"\xc3\x28" + mon.read_bytes())  # an invalid 2-byte sequence at offset 0
+    eb = [sys.executable, "-m", "edgebench.cli.app"]
+    why = "monitor.jsonl line 1 is not UTF-8 (byte offset 0: b'\\xc3'); monitor stream left out"
+    rep = subprocess.run(eb + ["report", str(camp), "--json"], capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0 and "Traceback" not in rep.stderr, rep.stderr
+    assert json.loads(rep.stdout)["warnings"] == [{"path": str(camp / "1b39c8617a1e"), "problem": why}]
+    exp = subprocess.run(eb + ["results", "export", str(camp), "--json"], capture_output=True, text=True,
+                         timeout=300)
+    assert exp.returncode == 0 and "Traceback" not in exp.stderr, exp.stderr
+    assert why in exp.stderr and json.loads(exp.stdout)["rows"]["runs"] == 20
