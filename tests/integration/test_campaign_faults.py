@@ -144,3 +144,27 @@ def test_report_and_export_on_a_full_disk_say_so_and_leave_no_partial_folder(sma
     assert exp.returncode == 1 and "disk full" in exp.stderr and "Traceback" not in exp.stderr, exp.stderr
     left = sorted(p.name for p in camp.iterdir() if p.name.startswith(("_", ".")))
     assert left == []  # no _report/, no _export/, no .partial folders
+
+
+def test_bench_takes_the_same_campaign_path_and_lock_as_run(tmp_path: Path, models_dir: Path) -> None:
+    """`bench` goes through campaign.execute too: a folder another process holds is refused the same way."""
+    _need_onnx()
+    mfile, results = _matrix(tmp_path, 1), tmp_path / "results"
+    camp = results / "held"
+    camp.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+                               "from edgebench.cli.lock import hold\nwith hold(Path(sys.argv[1]), print):\n"
+                               "    print('held', flush=True)\n    time.sleep(120)\n", str(camp)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        res = subprocess.run([sys.executable, "-m", "edgebench.cli.fleet_cmd", "bench", "--device", "host-cpu",
+                              "--matrix", str(mfile), "--runner", "local", "--results", str(results), "--models",
+                              str(models_dir), "--campaign", "held"], capture_output=True, text=True, timeout=600)
+    finally:
+        holder.kill()
+        holder.wait()
+    need("refusing to bench" not in res.stderr, "this machine detected as host-cpu: %s" % res.stderr[-300:])
+    assert res.returncode == 2, res.stderr
+    assert "in use by pid %d" % holder.pid in res.stderr and "Traceback" not in res.stderr
+    assert list(store.iter_runs(camp)) == []  # nothing ran
