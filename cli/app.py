@@ -1,6 +1,6 @@
 """The `edgebench` command. Commands are thin; the work lives in plain modules.
 
-Exit codes: 0 ok, 1 some runs did not end as expected, 2 bad input.
+Exit codes: 0 ok, 1 some runs did not end as expected, 2 bad input (cli/console.py).
 """
 
 import json
@@ -8,17 +8,17 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from edgebench.suite.spec import RunSpec, SchemaError
-from rich.console import Console
 from rich.table import Table
 
 from . import artifacts, campaign, plan, store
+from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK, JsonOpt, emit_json, err, error, out
 from .errors import InputError
+from .runners import make_runner
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 RESULTS_DIR = Path(os.environ.get("EDGEBENCH_RESULTS", "results"))
 
 app = typer.Typer(help="Reproducible benchmarks of deep-learning inference on edge devices.",
@@ -41,38 +41,22 @@ def _mount() -> None:
 
 
 _mount()
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]
 DeviceOpt = Annotated[Optional[str], typer.Option("--device", "-d", help="device profile (images/DEVICE)")]
 ResultsOpt = Annotated[Path, typer.Option("--results", help="results root folder")]
 ModelsOpt = Annotated[Path, typer.Option("--models", help="model artefact cache")]
 MaxRunsOpt = Annotated[int, typer.Option("--max-runs", min=1, help="refuse a plan of more runs than this")]
 
 
-def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+def stopped(e: campaign.Stop) -> NoReturn:
+    """A campaign that could not go on: its reasons on stderr, its exit code."""
+    for line in e.lines:
+        error(line)
+    raise typer.Exit(e.code)
 
 
-def _runner(name: str, allow_no_swap: bool) -> Any:
-    if name == "auto":  # Docker wherever an engine answers, else a local process
-        try:
-            from .images import client
-
-            client(timeout=5).ping()
-            name = "docker"
-        except Exception:
-            name = "local"
-    if name == "local":
-        from .runners.local import LocalRunner
-
-        return LocalRunner(allow_no_swap=allow_no_swap)
-    if name == "docker":
-        from .runners.docker import DockerRunner
-
-        return DockerRunner(allow_no_swap=allow_no_swap)
-    raise InputError("--runner", "runner", "expected 'local' or 'docker', got %r" % name)
+def disk_full(e: OSError, where: Path, what: str) -> NoReturn:
+    error("disk full (%s) writing %s: %s" % (e.strerror, e.filename or where, what))
+    raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("plan")
@@ -81,7 +65,7 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False,
     """Print the ordered plan of a matrix for a device (a dry run): runs, cells and estimated time."""
     p = plan.build(matrix, device, max_runs=max_runs)
     if as_json:
-        _emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
+        emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
                     "artifacts": [a.key for a in p.artifacts()],
                     "skipped": [{"cell": c, "why": why} for c, why in p.skipped],
                     "plan": [{"run_id": r.run_id, "estimate_s": r.estimate_s, "cell": r.cell,
@@ -121,27 +105,23 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
     """Run every cell of a matrix; re-running resumes (finished runs are kept, never overwritten)."""
     p = plan.build(matrix, device, name or "", max_runs=max_runs)
     _print_skipped(p)
-    r = _runner(runner, allow_no_swap)
-    plan.check_before_run(p, r.name, results, name or "")
-    problems = r.preflight([x.spec for x in p.runs])
-    if problems:
-        for msg in problems:
-            err.print("[red]cannot run this plan here:[/] %s" % msg)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    outcome = campaign.run(p, r, results, models, err, show_progress=True, campaign=name or "")
+    try:
+        done = campaign.execute(p, runner, allow_no_swap, results, models, err, campaign=name or "",
+                                show_progress=True, report=report)
+    except campaign.Stop as e:
+        stopped(e)
+    outcome, data = done.outcome, done.report
     summary = {"campaign": str(outcome.dir), "runs": len(outcome.results), "resumed": outcome.resumed,
                "unexpected": [{"run_id": x.run_id, "status": x.status, "expected": x.spec.get("expect") or "ok",
                                "reason": x.reason} for x in outcome.unexpected],
                "set_aside": outcome.set_aside}
-    data = None
-    if report:
-        from .report import build_report, render
-
-        data = build_report(outcome.dir)
+    if data is not None:
         summary["report"] = str(data.out_dir)
     if as_json:
-        _emit_json(summary)
+        emit_json(summary)
     else:
+        from .report import render
+
         counts: dict[str, int] = {}
         for x in outcome.results:
             counts[x.status] = counts.get(x.status, 0) + 1
@@ -153,7 +133,7 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
         if data is not None:
             out.print(render(data))
             out.print("report: %s" % (data.out_dir / "report.md"))
-    raise typer.Exit(EXIT_FAILED if outcome.unexpected else EXIT_OK)
+    raise typer.Exit(done.code)
 
 
 @app.command("report")
@@ -167,13 +147,20 @@ def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", 
     camp = store.resolve_campaign(campaign_name, results)
     if not camp.is_dir():
         raise InputError(str(camp), "", "no such campaign folder")
-    data = build_report(camp, out_dir)
+    try:
+        data = build_report(camp, out_dir)
+    except OSError as e:
+        if campaign.disk_full(e):
+            disk_full(e, out_dir or camp / "_report", "no report written (no partial folder is left)")
+        raise
     if as_json:
-        _emit_json(to_json(data))
+        emit_json(to_json(data))
         return
     out.print(render(data))
     for path, problem in data.damaged:
         err.print("skipped %s: %s" % (path, problem), highlight=False)
+    for path, problem in data.incomplete:
+        err.print("left out %s: incomplete, %s" % (path, problem), highlight=False)
     out.print("report: %s" % (data.out_dir / "report.md"))
     raise typer.Exit(EXIT_FAILED if data.unexpected else EXIT_OK)
 
@@ -193,9 +180,9 @@ def replay_cmd(run_dir: Path, models: ModelsOpt = artifacts.DEFAULT_DIR,
     while (run_dir.parent / ("%s-replay-%d" % (run_dir.name, n))).exists():
         n += 1
     dest = run_dir.parent / ("_replays") / ("%s-replay-%d" % (run_dir.name, n))
-    result = _runner(runner_name, allow_no_swap).execute(spec, dest, models)
+    result = make_runner(runner_name, allow_no_swap, err).execute(spec, dest, models)
     if as_json:
-        _emit_json({"run_dir": str(dest), "status": result.status, "reason": result.reason})
+        emit_json({"run_dir": str(dest), "status": result.status, "reason": result.reason})
     else:
         out.print("%s %s %s" % (dest, result.status, result.reason))
     raise typer.Exit(EXIT_OK if result.status == (spec.expect or "ok") else EXIT_FAILED)
@@ -217,11 +204,11 @@ def results_list(results: ResultsOpt = RESULTS_DIR, as_json: JsonOpt = False) ->
     for camp in sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []:
         counts: dict[str, int] = {}
         for s in store.iter_runs(camp):
-            k = s.result.status if s.result else "unreadable"
+            k = s.result.status if s.checked and s.result else ("incomplete" if s.incomplete else "unreadable")
             counts[k] = counts.get(k, 0) + 1
         rows.append({"campaign": camp.name, "path": str(camp), "runs": counts})
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
         return
     for r in rows:
         out.print("%s  %s" % (r["campaign"], ", ".join("%d %s" % (v, k) for k, v in sorted(r["runs"].items()))))
@@ -237,13 +224,24 @@ def results_export(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIG
 
     camp = store.resolve_campaign(campaign_name, results)
     tables = load(camp)
-    paths = export(camp, out_dir, tables=tables)
+    try:
+        paths = export(camp, out_dir, tables=tables)
+    except OSError as e:
+        if campaign.disk_full(e):
+            disk_full(e, out_dir or camp / "_export", "no export written (an earlier one is left as it was)")
+        raise
     for path, why in tables.damaged:
         err.print("skipped %s: %s" % (path, why), highlight=False)
+    for path, why in tables.incomplete:
+        err.print("left out %s: incomplete, %s" % (path, why), highlight=False)
+    for path, why in tables.warnings:
+        err.print("%s: %s" % (path, why), highlight=False)
     if as_json:
-        _emit_json({"files": [str(p) for p in paths],
-                    "rows": {"runs": len(tables.runs), "samples": len(tables.samples), "monitor": len(tables.monitor)},
-                    "damaged": [{"path": str(p), "problem": w} for p, w in tables.damaged]})
+        emit_json({"files": [str(p) for p in paths],
+                   "rows": {"runs": len(tables.runs), "samples": len(tables.samples), "monitor": len(tables.monitor)},
+                   "damaged": [{"path": str(p), "problem": w} for p, w in tables.damaged],
+                   "incomplete": [{"path": str(p), "problem": w} for p, w in tables.incomplete],
+                   "warnings": [{"path": str(p), "problem": w} for p, w in tables.warnings]})
     else:
         for p in paths:
             out.print(str(p))
@@ -260,7 +258,7 @@ def main() -> None:
         app()
     except InputError as e:
         sys.stderr.write("error: %s\n" % e)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: finished runs are saved; run the same command again to resume\n")
         sys.exit(130)

@@ -1,12 +1,18 @@
-"""A campaign: every run of a plan on one device, resumable, with progress and an ETA."""
+"""A campaign: every run of a plan on one device, resumable, with progress and an ETA.
+
+`execute` is the one campaign path of `run` and `bench`: runner -> preflight -> monitor check ->
+lock -> artefacts -> runs -> report -> exit code. One campaign per folder (cli/lock.py); a full
+disk stops it with a message and the run it cut short is not counted.
+"""
 
 import datetime
+import errno
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from edgebench.suite import __version__
 from edgebench.suite.fsutil import write_json
@@ -16,9 +22,35 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from . import artifacts, store
+from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from .errors import InputError
-from .plan import Plan, PlannedRun, estimate
+from .lock import CampaignLocked, hold
+from .plan import Plan, PlannedRun, check_before_run, estimate
+from .runners import make_runner
 from .runners.base import Runner
+
+if TYPE_CHECKING:
+    from .report import ReportData
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class Stop(Exception):
+    """The campaign cannot go on (or start): `lines` say why, the command exits with `code`."""
+
+    def __init__(self, lines: list[str], code: int) -> None:
+        super().__init__("; ".join(lines))
+        self.lines, self.code = lines, code
+
+
+def disk_full(e: BaseException) -> bool:
+    return isinstance(e, OSError) and e.errno in DISK_FULL
+
+
+def disk_full_stop(e: OSError, what: str, where: Path) -> Stop:
+    where = e.filename or where
+    return Stop(["disk full (%s) writing %s: %s. Finished runs are saved; free some space and run the same "
+                 "command again to resume" % (e.strerror or "no space left on device", where, what)], EXIT_FAILED)
 
 
 @dataclass
@@ -44,14 +76,7 @@ def expected_statuses(spec: dict[str, Any]) -> tuple[str, ...]:
 def write_campaign_file(plan: Plan, camp_dir: Path, runner: str) -> None:
     path = camp_dir / store.CAMPAIGN_FILE
     now = datetime.datetime.now(datetime.timezone.utc).isoformat()
-    created = now
-    if path.exists():
-        import json
-
-        try:
-            created = json.loads(path.read_text()).get("created", now)
-        except ValueError:
-            pass
+    created = store.read_campaign_file(camp_dir).get("created", now) if path.exists() else now
     write_json(str(path), {
         "name": camp_dir.name, "matrix_file": str(plan.path), "matrix_text": plan.path.read_text(),
         "matrix": plan.matrix.model_dump(), "device": plan.device.model_dump(), "runner": runner,
@@ -85,13 +110,64 @@ def _progress(console: Console, enabled: bool) -> Iterator[Optional[Progress]]:
         yield prog
 
 
+@dataclass
+class Finished:
+    outcome: Outcome
+    report: Optional["ReportData"] = None
+
+    @property
+    def code(self) -> int:
+        return EXIT_FAILED if self.outcome.unexpected else EXIT_OK
+
+
+def execute(plan: Plan, runner_name: str, allow_no_swap: bool, results_root: Path, models_dir: Path,
+            console: Console, campaign: str = "", show_progress: bool = True, report: bool = True,
+            after_runs: Optional[Callable[[Outcome], None]] = None) -> Finished:
+    """The one campaign path of `run` and `bench`. Raises Stop (what to print, the exit code) when the
+    plan cannot run here, another process holds the folder, or the disk is full."""
+    runner = make_runner(runner_name, allow_no_swap, console)
+    check_before_run(plan, runner.name, results_root, campaign)
+    problems = runner.preflight([x.spec for x in plan.runs])
+    if problems:
+        raise Stop(["cannot run this plan here: %s" % msg for msg in problems], EXIT_INPUT)
+    outcome = run(plan, runner, results_root, models_dir, console, show_progress=show_progress, campaign=campaign)
+    try:
+        if after_runs is not None:
+            after_runs(outcome)
+        if not report:
+            return Finished(outcome)
+        from .report import build_report
+
+        return Finished(outcome, build_report(outcome.dir))
+    except OSError as e:
+        if disk_full(e):
+            raise disk_full_stop(e, "the report (no partial _report/ is left)", outcome.dir) from None
+        raise
+
+
 def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, console: Console,
         show_progress: bool = True, campaign: str = "") -> Outcome:
+    """Every run of the plan into results_root/CAMPAIGN, holding the folder's lock."""
     check_monitors(plan, runner)
     camp_dir = results_root / (campaign or plan.matrix.name)
-    camp_dir.mkdir(parents=True, exist_ok=True)
-    write_campaign_file(plan, camp_dir, runner.name)
     outcome = Outcome(dir=camp_dir)
+    try:
+        camp_dir.mkdir(parents=True, exist_ok=True)
+        with hold(camp_dir, lambda msg: console.print("[yellow]%s[/]" % msg, highlight=False)):
+            _run_locked(plan, runner, camp_dir, models_dir, console, show_progress, outcome)
+    except CampaignLocked as e:
+        raise Stop([str(e)], EXIT_INPUT) from None
+    except OSError as e:
+        if disk_full(e):
+            raise disk_full_stop(e, "campaign stopped after %d run(s); the run it cut short is not counted"
+                                 % len(outcome.results), camp_dir) from None
+        raise
+    return outcome
+
+
+def _run_locked(plan: Plan, runner: Runner, camp_dir: Path, models_dir: Path, console: Console,
+                show_progress: bool, outcome: Outcome) -> None:
+    write_campaign_file(plan, camp_dir, runner.name)
     with _progress(console, show_progress) as prog:
         arts = plan.artifacts()
         if arts:
@@ -109,21 +185,30 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
             _adaptive(plan, camp_dir, runner, models_dir, outcome, console)
     if outcome.adaptive:
         write_json(str(camp_dir / "adaptive.json"), outcome.adaptive)
-    return outcome
 
 
 def _one(spec: RunSpec, camp_dir: Path, runner: Runner, models_dir: Path, outcome: Outcome,
          console: Console) -> RunResult:
     run_dir = camp_dir / spec.run_id
     stored = store.read_run(run_dir) if run_dir.exists() else None
-    if stored is not None and stored.result is not None and stored.result.host:
+    if stored is not None and stored.checked and stored.result is not None:
         outcome.resumed += 1
         outcome.results.append(stored.result)
         return stored.result
     if run_dir.exists():
         outcome.set_aside.append(str(store.set_aside(run_dir)))
     t0 = time.monotonic()
-    result = runner.execute(spec, run_dir, models_dir)
+    try:
+        result = runner.execute(spec, run_dir, models_dir)
+    except OSError as e:
+        if disk_full(e):
+            _set_aside_quietly(run_dir, outcome)
+            if not e.filename:  # write_json and friends do not say which file
+                raise OSError(e.errno, e.strerror, str(run_dir)) from e
+        raise
+    if "No space left on device" in (result.reason or ""):  # the child ran out of disk: not a finding
+        _set_aside_quietly(run_dir, outcome)
+        raise OSError(errno.ENOSPC, "No space left on device", str(run_dir))
     outcome.results.append(result)
     expect = spec.expect or "ok"
     style = "green" if result.status == expect else "red"
@@ -132,6 +217,16 @@ def _one(spec: RunSpec, camp_dir: Path, runner: Runner, models_dir: Path, outcom
         "mem=%sMiB " % spec.limits.memory_mb if spec.limits.memory_mb else "",
         "(%.1fs)" % (time.monotonic() - t0)))
     return result
+
+
+def _set_aside_quietly(run_dir: Path, outcome: Outcome) -> None:
+    """A run cut short by a full disk leaves the campaign's folders (a rename needs no space; where even
+    that fails, the next start sets it aside, as it is not host-checked)."""
+    try:
+        if run_dir.exists():
+            outcome.set_aside.append(str(store.set_aside(run_dir)))
+    except OSError:
+        pass
 
 
 def _cell_key(spec: RunSpec) -> str:
@@ -180,4 +275,4 @@ def _cell_key_of(result: RunResult) -> str:
     return _cell_key(RunSpec.from_dict(result.spec))
 
 
-__all__ = ["run", "estimate"]
+__all__ = ["Finished", "Stop", "estimate", "execute", "run"]

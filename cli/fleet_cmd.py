@@ -6,7 +6,6 @@ matrix in containers, write the report. With --emulate it runs on any bigger hos
 memory and cores as limits and every result labelled emulated (cli/emulate.py).
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,24 +15,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 from edgebench.suite.fsutil import write_json
-from rich.console import Console
 from rich.table import Table
 
-from . import artifacts, campaign, detect, devices, emulate, images, plan
+from . import artifacts, campaign, detect, devices, emulate, images, plan, store
+from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK, JsonOpt, emit_json, err, error, out
 from .errors import InputError
 
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_REGISTRY = os.environ.get("EDGEBENCH_REGISTRY", "ghcr.io/edgebench")
 
 devices_app = typer.Typer(help="Device profiles: list them, or find which one this machine is.")
 fleet_app = typer.Typer(help="Images for every device (bake files) and cross-device reports.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]
-
-
-def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 # ---- devices -------------------------------------------------------------------------------------------
@@ -45,7 +36,7 @@ def devices_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     profiles = [devices.load(n) for n in devices.names()]
     if as_json:
-        _emit([d.model_dump() for d in profiles])
+        emit_json([d.model_dump() for d in profiles])
         return
     table = Table(title="device profiles")
     for col in ("name", "kind", "arch", "memory MiB", "cores", "L4T", "frameworks", "power modes", "monitors",
@@ -70,7 +61,7 @@ def detect_cmd(as_json: JsonOpt = False,
     verdicts = detect.detect(facts)
     found = [v for v in verdicts if v.matches]
     if as_json:
-        _emit({"device": found[0].device if found else None, "facts": facts.to_dict(),
+        emit_json({"device": found[0].device if found else None, "facts": facts.to_dict(),
                "verdicts": [v.__dict__ for v in verdicts]})
         raise typer.Exit(EXIT_OK if found else EXIT_FAILED)
     if found:
@@ -132,7 +123,7 @@ def refuse(name: str, problems: list[str], facts: detect.Facts) -> None:
     err.print("This machine looks like %s. Run with DEVICE=%s, or pass --emulate (make bench EMULATE=1) to "
               "run %s's images here under its memory and CPU limits, labelled emulated."
               % (best.device if best else "no known profile", best.device if best else "...", name), highlight=False)
-    raise typer.Exit(EXIT_BAD_INPUT)
+    raise typer.Exit(EXIT_INPUT)
 
 
 def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device profile, e.g. jetson-nano, "
@@ -159,7 +150,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
         if emu is None:
             for msg in problems:
                 err.print("[red]cannot emulate:[/] %s" % msg, highlight=False)
-            raise typer.Exit(EXIT_BAD_INPUT)
+            raise typer.Exit(EXIT_INPUT)
         run_device = emu.device.name
         for note in emu.notes:
             err.print("[yellow]emulated:[/] %s" % note, highlight=False)
@@ -182,35 +173,36 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
             try:
                 got[spec.ref] = ensure_image(spec, cli, build, registry, base)
             except images.ImageError as e:
-                err.print("[red]error:[/] %s" % e, highlight=False)
+                error(str(e))
                 raise typer.Exit(EXIT_FAILED) from None
             err.print("image %s: %s" % (spec.ref, got[spec.ref]), highlight=False)
-    from .app import _runner
+    def record(outcome: campaign.Outcome) -> None:
+        write_json(str(outcome.dir / "bench.json"), {
+            "device": device, "run_device": run_device, "emulated": emu is not None,
+            "emulation_notes": emu.notes if emu else [], "facts": facts.to_dict(), "images": got,
+            "power_mode": power_mode(), "matrix": str(matrix), "runner": runner})
 
-    r = _runner(runner, allow_no_swap)
-    problems = r.preflight([x.spec for x in p.runs])
-    if problems:
-        for msg in problems:
-            err.print("[red]cannot run this plan here:[/] %s" % msg, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    outcome = campaign.run(p, r, results, models, err, show_progress=not as_json, campaign=camp)
-    write_json(str(outcome.dir / "bench.json"), {
-        "device": device, "run_device": run_device, "emulated": emu is not None,
-        "emulation_notes": emu.notes if emu else [], "facts": facts.to_dict(), "images": got,
-        "power_mode": power_mode(), "matrix": str(matrix), "runner": runner})
-    from .report import build_report, render
-
-    report = build_report(outcome.dir)
+    try:
+        done = campaign.execute(p, runner, allow_no_swap, results, models, err, campaign=camp,
+                                show_progress=not as_json, after_runs=record)
+    except campaign.Stop as e:
+        for line in e.lines:
+            error(line)
+        raise typer.Exit(e.code) from None
+    outcome, report = done.outcome, done.report
+    assert report is not None
     md = str(report.out_dir / "report.md")
     if as_json:
-        _emit({"campaign": str(outcome.dir.resolve()), "device": run_device, "emulated": emu is not None,
-               "runs": len(outcome.results), "unexpected": len(outcome.unexpected), "report": md})
+        emit_json({"campaign": str(outcome.dir.resolve()), "device": run_device, "emulated": emu is not None,
+                   "runs": len(outcome.results), "unexpected": len(outcome.unexpected), "report": md})
     else:
+        from .report import render
+
         out.print(render(report))
         out.print("%s on %s%s: %d runs, %d unexpected; report %s" % (
             p.matrix.name, run_device, " (EMULATED)" if emu else "", len(outcome.results), len(outcome.unexpected),
             md), highlight=False)
-    raise typer.Exit(EXIT_FAILED if outcome.unexpected else EXIT_OK)
+    raise typer.Exit(done.code)
 
 
 # ---- bake files and merged reports ----------------------------------------------------------------------
@@ -291,7 +283,7 @@ def merge(paths: list[Path], out_dir: Path) -> Path:
     frames = []
     lines = ["# Cross-device report", "", "| device | campaign | runs | statuses | report |", "|---|---|---|---|---|"]
     for camp in campaigns_under(paths):
-        info = json.loads((camp / "campaign.json").read_text())
+        info = store.read_campaign_file(camp)
         dev = (info.get("device") or {}).get("name") or "?"
         data = build_report(camp)
         s = data.summary.copy()
@@ -331,7 +323,7 @@ def main_bench() -> None:
         app()
     except InputError as e:
         sys.stderr.write("error: %s\n" % e)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(EXIT_INPUT)
 
 
 if __name__ == "__main__":

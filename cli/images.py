@@ -191,6 +191,25 @@ def host_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(m, m)
 
 
+# One core as arm64 Linux lists it in /proc/cpuinfo (a Cortex-A72, the Raspberry Pi 4's core).
+_ARM64_CORE = ("processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
+               "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\n"
+               "CPU revision\t: 3\n\n")
+
+
+def emulated_cpuinfo(arch: str) -> Path:
+    """A world-readable /proc/cpuinfo for `arch`, one entry per host CPU (as /sys/devices/system/cpu says)."""
+    n = os.cpu_count() or 1
+    path = Path(tempfile.gettempdir()) / ("edgebench-cpuinfo-%s-%d" % (arch, n))
+    text = "".join(_ARM64_CORE % i for i in range(n)) if arch == "arm64" else ""
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_name(path.name + ".%d" % os.getpid())
+        tmp.write_text(text)
+        tmp.chmod(0o644)
+        tmp.replace(path)
+    return path
+
+
 def can_run_arch(arch: str) -> Optional[str]:
     """None when binaries of `arch` run on this host (natively or through QEMU's binfmt handler), else why."""
     if arch == host_arch():
@@ -458,8 +477,6 @@ def probe(spec: ImageSpec, cli: Any) -> dict[str, Any]:
                          % (spec.ref, spec.device, spec.framework))
     binds = []
     if img.attrs.get("Architecture") == "arm64" and host_arch() != "arm64":
-        from .runners.docker import emulated_cpuinfo
-
         binds.append("%s:/proc/cpuinfo:ro" % emulated_cpuinfo("arm64"))  # see DockerRunner: QEMU's view
     c = cli.containers.create(spec.ref, ["python", "-c", _PROBE, spec.framework], network_mode="none",
                               read_only=True, user="65534:65534", security_opt=["no-new-privileges"],

@@ -1,32 +1,22 @@
 """`edgebench images ...`: offline bases, builds, listing and in-image tests (the work is in images.py)."""
 
-import json
-import sys
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import devices, images
+from .console import EXIT_FAILED, JsonOpt, emit_json, err, error, out
 from .errors import InputError
 
 images_app = typer.Typer(help="Build, list and test the device x framework images.", no_args_is_help=True)
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout; logs go to stderr")]
 DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="device profile (images/DEVICE)")]
 FrameworkOpt = Annotated[Optional[str], typer.Option("--framework", "-f", help="one framework; default: all")]
 
 
-def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def _fail(e: Exception) -> None:
-    err.print("[red]error:[/] %s" % e, highlight=False)
-    raise typer.Exit(1)
+    error(str(e))
+    raise typer.Exit(EXIT_FAILED)
 
 
 def _log(line: str) -> None:
@@ -50,7 +40,7 @@ def bootstrap_base_cmd(arch: Annotated[str, typer.Option(help="amd64 or arm64")]
     except images.ImageError as e:
         _fail(e)
     if as_json:
-        _emit(made.to_dict())
+        emit_json(made.to_dict())
     else:
         out.print("%s %s %.0f MB %s" % (made.ref, made.id[:19], made.size_mb,
                                         "(already there)" if made.cached else "in %.0f s" % made.seconds))
@@ -70,7 +60,7 @@ def build_cmd(device: DeviceOpt, framework: FrameworkOpt = None,
         except images.ImageError as e:
             _fail(e)
     if as_json:
-        _emit(made)
+        emit_json(made)
         return
     for m in made:
         out.print("%s %s %.0f MB %s" % (m["ref"], m["id"][:19], m["size_mb"],
@@ -85,7 +75,7 @@ def list_cmd(as_json: JsonOpt = False) -> None:
     except images.ImageError as e:
         _fail(e)
     if as_json:
-        _emit(rows)
+        emit_json(rows)
         return
     table = Table(title="edgebench images")
     for col in ("tags", "arch", "size MB", "current for", "id"):
@@ -107,7 +97,7 @@ def test_cmd(device: DeviceOpt, framework: FrameworkOpt = None, as_json: JsonOpt
         except images.ImageError as e:
             _fail(e)
     if as_json:
-        _emit(rows)
+        emit_json(rows)
         return
     for r in rows:
         out.print("%s (%s, python %s): %s" % (r["image"], r["arch"], r["python"],

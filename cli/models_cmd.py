@@ -13,26 +13,19 @@ from typing import Annotated, Any, Optional
 
 import typer
 from edgebench.suite.models import zoo
-from rich.console import Console
 from rich.table import Table
 
 from . import artifacts
+from .console import JsonOpt, err, out
+from .console import emit_json as _emit
 from .errors import InputError
 
 models_app = typer.Typer(help="Model artefacts: cache, FLOPs, export, pruning, accuracy.", no_args_is_help=True,
                          pretty_exceptions_enable=False)
-out = Console(width=None if sys.stdout.isatty() else 160)  # pipes and CI logs get a wide table
-err = Console(stderr=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON on stdout")]
 ModelsDir = Annotated[Path, typer.Option("--models", help="model artefact cache")]
 InputOpt = Annotated[Optional[str], typer.Option("--input", help="input side (224) or C,H,W; default: the model's")]
 ClassesOpt = Annotated[int, typer.Option("--num-classes", help="classifier outputs")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="random-weights seed")]
-
-
-def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _shape(text: Optional[str], model: str, framework: str = "torch") -> tuple[int, ...]:

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from .. import store
+
 # Most to least direct: an external meter on the supply beats on-board rails beats GPU-only beats a model.
 SOURCE_ORDER = ("ina219", "jtop", "tegrastats", "nvml", "codecarbon")
 ESTIMATES = ("codecarbon",)
@@ -161,13 +163,10 @@ def sampling_note(interval_s: Optional[float], phases: list[dict[str, Any]]) -> 
 
 def run_energy(run_dir: Path) -> list[dict[str, Any]]:
     """Energy figures of one run folder, one dict per power stream (measured first, estimates last)."""
-    result = json.loads((run_dir / "result.json").read_text())
-    rows = []
+    result = json.loads((run_dir / "result.json").read_bytes().decode("utf-8"))
     mon = run_dir / "monitor.jsonl"
-    if mon.exists():
-        for line in mon.read_text().splitlines():
-            if line.strip():
-                rows.append(json.loads(line))
+    # A damaged stream gives no energy; analysis.tables reports it (file, line, byte offset).
+    rows = store.read_jsonl(mon)[0] if mon.exists() else []
     phases = result.get("phases") or []
     out = []
     for s in streams(rows, result.get("monitor") or {}):

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import pandas as pd
 
+from .. import store
 from .tables import Tables, load
 
 EXPORT_DIR = "_export"  # inside the campaign; '_' keeps it out of the store's run folders
@@ -49,13 +50,8 @@ def export(campaign_dir: Path, out_dir: Optional[Path] = None, tables: Optional[
     campaign_dir = Path(campaign_dir)
     t = tables if tables is not None else load(campaign_dir)
     out = Path(out_dir) if out_dir is not None else campaign_dir / EXPORT_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in TABLES:
-        df: pd.DataFrame = getattr(t, name)
-        path = out / (name + ".parquet")
-        tmp = path.with_name(path.name + ".tmp")
-        parquet_ready(df).to_parquet(tmp, engine="pyarrow", index=False)
-        tmp.replace(path)
-        paths.append(path)
-    return paths
+    with store.staged(out) as tmp:  # all three or none: a full disk leaves the earlier export whole
+        for name in TABLES:
+            df: pd.DataFrame = getattr(t, name)
+            parquet_ready(df).to_parquet(tmp / (name + ".parquet"), engine="pyarrow", index=False)
+    return [out / (name + ".parquet") for name in TABLES]

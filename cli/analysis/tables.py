@@ -1,8 +1,10 @@
 """A campaign folder as three pandas tables: runs (one row per run), samples (raw latencies) and
 monitor (the monitor streams, each sample tagged with the phase it fell in).
 
-Readers use saved files only. A folder whose result.json is missing or damaged is listed in
-`Tables.damaged` with the problem and left out of every table; it is never read as data.
+Readers use saved files only, through cli/store.py. Only host-checked runs are data: a folder
+whose result.json is missing or is only the child's (no host verdict) is listed in
+`Tables.incomplete`, one whose result.json is damaged in `Tables.damaged`, each with the problem,
+and both are left out of every table.
 """
 
 import json
@@ -16,7 +18,7 @@ from edgebench.suite.spec import RunResult, RunSpec, SchemaError
 
 from .. import store
 from ..errors import InputError
-from ..runners.base import MIB, compare_limits
+from ..limits import MIB, compare_limits
 
 PHASES = ("import", "load", "build", "warmup", "measure")
 LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
@@ -31,6 +33,7 @@ class Tables:
     samples: pd.DataFrame
     monitor: pd.DataFrame
     damaged: list[tuple[Path, str]] = field(default_factory=list)  # skipped folders and why
+    incomplete: list[tuple[Path, str]] = field(default_factory=list)  # not host-checked: skipped, and why
     warnings: list[tuple[Path, str]] = field(default_factory=list)  # kept runs with an unreadable stream
     info: dict[str, Any] = field(default_factory=dict)  # campaign.json, when readable
 
@@ -45,6 +48,9 @@ def load(campaign_dir: Path) -> Tables:
     mon: list[dict[str, Any]] = []
     tables = Tables(campaign_dir.name, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     for stored in store.iter_runs(campaign_dir):
+        if stored.incomplete:
+            tables.incomplete.append((stored.path, stored.problem))
+            continue
         if stored.result is None:
             tables.damaged.append((stored.path, stored.problem))
             continue
@@ -62,7 +68,7 @@ def load(campaign_dir: Path) -> Tables:
     tables.samples = pd.DataFrame(samples, columns=["run_id", "phase", "index", "latency_s"])
     tables.monitor = pd.DataFrame(mon) if mon else pd.DataFrame(
         columns=["run_id", "monitor", "t_mono", "t_wall", "t_rel_s", "phase"])
-    tables.info = _campaign_info(campaign_dir)
+    tables.info = store.read_campaign_file(campaign_dir)
     return tables
 
 
@@ -73,15 +79,6 @@ def _typed(runs: pd.DataFrame) -> pd.DataFrame:
             if col in runs:
                 runs[col] = pd.to_numeric(runs[col], errors="coerce").astype("float64")
     return runs
-
-
-def _campaign_info(campaign_dir: Path) -> dict[str, Any]:
-    path = campaign_dir / store.CAMPAIGN_FILE
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _scalar(v: Any) -> Any:
@@ -193,10 +190,7 @@ def _host(host: dict[str, Any]) -> dict[str, Any]:
 def _env(res: RunResult, run_dir: Path) -> dict[str, Any]:
     env = res.env or {}
     if not env:  # older results kept the environment only beside the result
-        try:
-            env = json.loads((run_dir / "env.json").read_text())
-        except (OSError, ValueError):
-            env = {}
+        env = store.read_env(run_dir)
     e = env.get("end") or env.get("start") or {}
     runtime = e.get("runtime") or {}
     row: dict[str, Any] = {
@@ -213,33 +207,21 @@ def _env(res: RunResult, run_dir: Path) -> dict[str, Any]:
     return row
 
 
-def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], str]:
-    rows: list[dict[str, Any]] = []
-    with path.open() as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as e:
-                return [], "%s line %d is not JSON (%s)" % (path.name, n, e)
-            if not isinstance(obj, dict):
-                return [], "%s line %d is not a JSON object" % (path.name, n)
-            rows.append(obj)
-    return rows, ""
-
-
 def read_samples(run_dir: Path, res: RunResult) -> tuple[list[dict[str, Any]], str]:
     """Raw latencies from samples.jsonl; where that file is absent or damaged, from result.json's
-    own copy (and the problem is returned, to be reported)."""
+    own copy, and the problem is returned to be reported (never a silent swap). A run that timed no
+    inference (killed early) has no samples and no problem."""
     path = run_dir / "samples.jsonl"
-    problem = ""
     if path.exists():
-        rows, problem = _read_jsonl(path)
+        rows, problem = store.read_jsonl(path)
         if not problem:
             return [{"run_id": res.run_id, "phase": r.get("phase"), "index": r.get("index"),
                      "latency_s": r.get("latency_s")} for r in rows], ""
         problem += "; latencies taken from result.json"
+    elif res.latencies_s or res.warmup_latencies_s:
+        problem = "samples.jsonl is missing; latencies taken from result.json"
+    else:
+        problem = ""
     out = [{"run_id": res.run_id, "phase": "warmup", "index": i, "latency_s": v}
            for i, v in enumerate(res.warmup_latencies_s)]
     out += [{"run_id": res.run_id, "phase": "measure", "index": i, "latency_s": v}
@@ -266,7 +248,7 @@ def read_monitor(run_dir: Path, res: RunResult) -> tuple[list[dict[str, Any]], s
     path = run_dir / "monitor.jsonl"
     if not path.exists():
         return [], ""
-    rows, problem = _read_jsonl(path)
+    rows, problem = store.read_jsonl(path)
     if problem:
         return [], problem + "; monitor stream left out"
     t0 = res.phases[0].start_mono if res.phases else None

@@ -1,57 +1,21 @@
 """`edgebench report CAMPAIGN`: tables, figures and report.md from a campaign's saved files."""
 
 import datetime
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
 
+from .. import store
 from ..analysis.energy import energy_rows
-from ..analysis.tables import load
+from ..analysis.tables import Tables, load
 from . import figures, markdown
-from .analyses import Analyses, run_analyses
+from .analyses import run_analyses
+from .data import REPORT_DIR, ReportData
 from .summary import cell_keys, summarize
 
-REPORT_DIR = "_report"  # inside the campaign; '_' keeps it out of the store's run folders
 ENV_KEYS = ("kernel", "os", "machine", "hostname", "cpu_model", "cpu_count", "cpu_governor", "memory_total_mb",
             "swap_total_mb", "in_container", "python", "numpy", "edgebench_version", "runner", "device")
-
-
-@dataclass
-class ReportData:
-    campaign: str
-    campaign_dir: Path
-    out_dir: Path
-    runs: pd.DataFrame  # one row per readable run (analysis.tables)
-    summary: pd.DataFrame  # one row per cell (report.summary)
-    keys: list[str]  # the columns that make a cell
-    damaged: list[tuple[Path, str]] = field(default_factory=list)  # folders skipped, and why
-    warnings: list[tuple[Path, str]] = field(default_factory=list)  # runs kept with a stream unreadable
-    environment: dict[str, Any] = field(default_factory=dict)
-    figures: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # figures not drawn, and why
-    files: list[Path] = field(default_factory=list)  # everything written
-    analyses: Optional[Analyses] = None  # correlation, ranking, warm-up, utilisation (P1/P3)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        c = {str(k): int(v) for k, v in self.runs["status"].value_counts().items()} if not self.runs.empty else {}
-        if self.damaged:
-            c["damaged"] = len(self.damaged)
-        return c
-
-    @property
-    def unexpected(self) -> int:
-        """Runs that did not end as their cell expected, plus damaged folders (for the exit code)."""
-        n = int(self.summary["unexpected_runs"].sum()) if not self.summary.empty else 0
-        return n + len(self.damaged)
-
-    @property
-    def flagged(self) -> pd.DataFrame:
-        if self.summary.empty:
-            return self.summary
-        return self.summary[self.summary["flags"] != ""]
 
 
 def _text(v: Any) -> str:
@@ -100,15 +64,22 @@ def _energy(data: ReportData) -> None:
 
 def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportData:
     """Read the campaign, group runs into cells, write summary.csv, runs.csv, PNG figures and report.md
-    into out_dir (default CAMPAIGN/_report). Damaged run folders are listed, never read as data."""
+    into out_dir (default CAMPAIGN/_report). Damaged and incomplete run folders are listed, never read
+    as data. Everything is written into a temporary folder first (store.staged) and moved into out_dir
+    only when complete: a full disk (OSError, ENOSPC) leaves the earlier report, or none, never half."""
     campaign_dir = Path(campaign_dir)
     t = load(campaign_dir)
     out = Path(out_dir) if out_dir is not None else campaign_dir / REPORT_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    with store.staged(out) as tmp:
+        data = _write(t, campaign_dir, tmp)
+    return _moved(data, tmp, out)
+
+
+def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
     summary = summarize(t.runs)
     data = ReportData(campaign=t.campaign, campaign_dir=campaign_dir, out_dir=out, runs=t.runs, summary=summary,
-                      keys=cell_keys(t.runs) if not t.runs.empty else [], damaged=t.damaged, warnings=t.warnings,
-                      environment=environment(t.runs, t.info))
+                      keys=cell_keys(t.runs) if not t.runs.empty else [], damaged=t.damaged,
+                      incomplete=t.incomplete, warnings=t.warnings, environment=environment(t.runs, t.info))
     for name, df in (("summary.csv", summary), ("runs.csv", t.runs)):
         df.to_csv(out / name, index=False)
         data.files.append(out / name)
@@ -126,4 +97,16 @@ def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportDa
     md = out / "report.md"
     md.write_text(markdown.write(data, stamp))
     data.files.append(md)
+    return data
+
+
+def _moved(data: ReportData, tmp: Path, out: Path) -> ReportData:
+    """The paths a report lists, where they lie now that the folder is in place."""
+    def move(paths: list[Path]) -> list[Path]:
+        return [out / p.relative_to(tmp) if p.is_relative_to(tmp) else p for p in paths]
+
+    data.out_dir = out
+    data.files, data.figures = move(data.files), move(data.figures)
+    if data.analyses is not None:
+        data.analyses.files, data.analyses.figures = move(data.analyses.files), move(data.analyses.figures)
     return data

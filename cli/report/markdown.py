@@ -1,28 +1,15 @@
 """report.md: the figures, the cell table, the environment and every row worth a second look."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from edgebench.suite.spec import STATUSES
 
+from .data import ReportData
+from .markdown_analyses import sections
+from .mdtable import fmt as _fmt
+from .mdtable import table as _table
 from .summary import mem_label
-
-if TYPE_CHECKING:
-    from .build import ReportData
-
-
-def _fmt(v: Any, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "-"
-    if isinstance(v, float):
-        return "%.*f" % (digits, v)
-    return str(v).replace("|", "\\|")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def cell_name(row: "pd.Series[Any]", keys: list[str]) -> str:
@@ -37,7 +24,7 @@ def counts_text(row: "pd.Series[Any]") -> str:
     return ", ".join("%d %s" % (row[s], s) for s in STATUSES if row.get(s))
 
 
-def write(data: "ReportData", stamp: str) -> str:
+def write(data: ReportData, stamp: str) -> str:
     s = data.summary
     out = ["# edgebench report: %s" % data.campaign, "",
            "Campaign folder `%s`, report written %s (from saved files only)." % (data.campaign_dir, stamp), ""]
@@ -74,8 +61,6 @@ def write(data: "ReportData", stamp: str) -> str:
                            _fmt(r["peak_rss_mb_max_of_runs"], 0), _fmt(r["status_check"]), _fmt(r["flags"])])
         out.append(_table(header, rows))
     if data.analyses is not None:
-        from .markdown_analyses import sections  # it imports this module's helpers
-
         out += [""] + sections(data.analyses)
     out += ["", "## Flagged", ""]
     out += _flagged(data)
@@ -84,7 +69,7 @@ def write(data: "ReportData", stamp: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _flagged(data: "ReportData") -> list[str]:
+def _flagged(data: ReportData) -> list[str]:
     lines = []
     for _, r in data.flagged.iterrows():
         why = []
@@ -103,6 +88,8 @@ def _flagged(data: "ReportData") -> list[str]:
         lines.append("- **%s** (runs %s): %s" % (cell_name(r, data.keys), r["run_ids"], "; ".join(why)))
     for path, problem in data.damaged:
         lines.append("- damaged run folder `%s`, skipped: %s" % (path, problem))
+    for path, problem in data.incomplete:
+        lines.append("- incomplete run folder `%s`, left out: %s" % (path, problem))
     for path, problem in data.warnings:
         lines.append("- run folder `%s`: %s" % (path, problem))
     varies = data.environment.get("varies") or []

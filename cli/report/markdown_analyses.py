@@ -6,7 +6,8 @@ from ..analysis.correlation import MIN_RUNS, VARS
 from ..analysis.per_model import KEYS
 from ..analysis.ranking import TIE_REL
 from .analyses import Analyses
-from .markdown import _fmt, _table
+from .mdtable import fmt as _fmt
+from .mdtable import table as _table
 from .summary import mem_label
 
 

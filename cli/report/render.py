@@ -5,7 +5,7 @@ from typing import Any
 
 from rich.table import Table
 
-from .build import ReportData
+from .data import ReportData
 from .markdown import counts_text
 from .summary import mem_label
 
@@ -105,6 +105,7 @@ def to_json(data: ReportData) -> dict[str, Any]:
                      "status_check": c["status_check"], "noise_reason": c["noise_reason"],
                      "limits_detail": c["limits_detail"]} for c in _records(data.flagged)],
         "damaged": [{"path": str(p), "problem": why} for p, why in data.damaged],
+        "incomplete": [{"path": str(p), "problem": why} for p, why in data.incomplete],
         "warnings": [{"path": str(p), "problem": why} for p, why in data.warnings],
         "environment": data.environment,
         "figures": [str(p) for p in data.figures], "notes": data.notes, "files": [str(p) for p in data.files],

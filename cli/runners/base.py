@@ -15,9 +15,10 @@ import psutil
 from edgebench.suite.fsutil import write_json
 from edgebench.suite.spec import RunResult, RunSpec, SchemaError
 
-MIB = 1 << 20
-# Kernels round limits to pages; compare applied and asked within one page per MiB asked.
-_PAGE = 4096
+# Moved to cli/limits.py (analysis reads them too); re-exported here for the runners.
+from ..limits import MIB as MIB
+from ..limits import compare_limits as compare_limits
+from ..limits import docker_swap_total as docker_swap_total
 
 
 @dataclass
@@ -49,48 +50,17 @@ class Runner(Protocol):
         ...
 
 
-def swap_problems(specs: list[RunSpec], allow_no_swap: bool) -> list[str]:
-    """A swap scenario on a host without swap measures nothing honest: refuse it unless allowed."""
+def swap_problems(specs: list[RunSpec], allow_no_swap: bool, host_swap_bytes: Optional[int] = None) -> list[str]:
+    """A swap scenario on a host without swap measures nothing honest: refuse it unless allowed.
+    host_swap_bytes: the host's swap total (default: read now); tests pass 0 to reach the refusal."""
     wants = [s for s in specs if s.limits.swap_mb and s.limits.swap_mb > 0]
     if not wants or allow_no_swap:
         return []
-    if psutil.swap_memory().total == 0:
+    if (psutil.swap_memory().total if host_swap_bytes is None else host_swap_bytes) == 0:
         return ["%d run(s) ask for swap (memory_swap_mb > memory_mb) but this host has no swap. Add some, e.g. "
                 "`fallocate -l 2G /swapfile && chmod 600 /swapfile && mkswap /swapfile && swapon /swapfile`, "
                 "or pass --allow-no-swap to run them anyway, marked in every result." % len(wants)]
     return []
-
-
-def docker_swap_total(limits_mb: Optional[float], memory_swap_mb: Optional[float]) -> Optional[float]:
-    """Docker's rule: --memory without --memory-swap allows as much swap again as memory."""
-    if limits_mb is None:
-        return None
-    return memory_swap_mb if memory_swap_mb is not None else 2 * limits_mb
-
-
-def compare_limits(spec: RunSpec, inside: dict[str, Any]) -> dict[str, Any]:
-    """Asked vs. read from inside the run (cgroup files); mismatches are listed, not hidden."""
-    asked_mem = spec.limits.memory_mb
-    asked_memsw = docker_swap_total(asked_mem, spec.limits.memory_swap_mb)
-    rows = {
-        "memory_mb": (asked_mem, inside.get("memory_limit_bytes")),
-        "memory_swap_mb": (asked_memsw, inside.get("memory_swap_limit_bytes")),
-        "swappiness": (spec.limits.swappiness, inside.get("swappiness")),
-        "cpus": (spec.limits.cpus, inside.get("cpus_quota")),
-    }
-    out: dict[str, Any] = {"asked": {}, "applied": {}, "mismatches": []}
-    for key, (asked, got) in rows.items():
-        if key.endswith("_mb") and got is not None:
-            got = got / float(MIB)
-        out["asked"][key] = asked
-        out["applied"][key] = got
-        if asked is None:
-            continue
-        tol = (asked * _PAGE / MIB + 1e-6) if key.endswith("_mb") else 1e-6
-        if got is None or abs(got - asked) > tol:
-            out["mismatches"].append("%s: asked %s, applied %s" % (key, asked, got))
-    out["match"] = not out["mismatches"]
-    return out
 
 
 def read_child_result(run_dir: Path) -> tuple[Optional[RunResult], str]:

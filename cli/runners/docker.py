@@ -16,7 +16,6 @@ import os
 import select
 import shlex
 import tarfile
-import tempfile
 import threading
 import time
 import uuid
@@ -28,6 +27,7 @@ from edgebench.suite.fsutil import write_json
 from edgebench.suite.spec import RunResult, RunSpec
 
 from .. import devices, images
+from ..images import emulated_cpuinfo  # lives beside host_arch now
 from .base import MIB, Fate, docker_swap_total, finalize, swap_problems
 
 IN_SPEC, IN_MODELS, OUT = "/edgebench/in/spec.json", "/edgebench/in/models", "/edgebench/out"
@@ -546,24 +546,6 @@ def kernel_lines_for(records: list[str], container_id: str) -> list[str]:
 
 
 # ---- files in and out -----------------------------------------------------------------------------
-
-# One core as arm64 Linux lists it in /proc/cpuinfo (a Cortex-A72, the Raspberry Pi 4's core).
-_ARM64_CORE = ("processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
-               "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\n"
-               "CPU revision\t: 3\n\n")
-
-
-def emulated_cpuinfo(arch: str) -> Path:
-    """A world-readable /proc/cpuinfo for `arch`, one entry per host CPU (as /sys/devices/system/cpu says)."""
-    n = os.cpu_count() or 1
-    path = Path(tempfile.gettempdir()) / ("edgebench-cpuinfo-%s-%d" % (arch, n))
-    text = "".join(_ARM64_CORE % i for i in range(n)) if arch == "arm64" else ""
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_name(path.name + ".%d" % os.getpid())
-        tmp.write_text(text)
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    return path
 
 def engines_dir(models_dir: Path, device: str) -> Path:
     """Where TensorRT engines built on `device` are kept between runs: beside the models cache."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from edgebench.cli import campaign, plan
+from edgebench.cli import campaign, cgroups, plan
 from edgebench.cli.runners.local import LocalRunner
 from edgebench.suite import cgroup as reader
 from edgebench.suite.spec import Limits, RunSpec
@@ -24,16 +24,23 @@ def needs_cgroups() -> None:
     need(reader.memory_version() is not None, "a memory cgroup controller")
 
 
+def run_cgroups(run_id: str) -> list[Path]:
+    """The run's memory cgroup folders where the detected hierarchy keeps them (v1: memory/, v2: unified)."""
+    base = Path(reader.CGROUP_ROOT) / ("memory" if reader.memory_version() == 1 else "") / cgroups.PARENT
+    return sorted(base.glob("%s-*" % run_id))
+
+
 def test_limits_applied_equal_limits_asked(tmp_path: Path, models_dir: Path, torch_rn18: str) -> None:
     needs_cgroups()
+    v1 = reader.memory_version() == 1  # cgroup v2 has no per-group swappiness: asked only on v1
     spec = RunSpec(model="resnet18", framework="torch", iterations=3, artifact=torch_rn18,
-                   limits=Limits(memory_mb=1536, memory_swap_mb=1536, swappiness=10, cpus=1.5))
+                   limits=Limits(memory_mb=1536, memory_swap_mb=1536, swappiness=10 if v1 else None, cpus=1.5))
     r = LocalRunner().execute(spec, tmp_path / "run", models_dir)
     assert r.status == "ok", r.reason
     lim = r.host["limits"]
     assert lim["match"] is True, lim["mismatches"]
     assert lim["applied"]["memory_mb"] == pytest.approx(1536)
-    assert lim["applied"]["swappiness"] == 10
+    assert lim["applied"]["swappiness"] == (10 if v1 else None)
     assert lim["applied"]["cpus"] == pytest.approx(1.5)
     inside = r.env["start"]["cgroup"]
     assert inside["memory_limit_bytes"] == 1536 << 20
@@ -41,7 +48,7 @@ def test_limits_applied_equal_limits_asked(tmp_path: Path, models_dir: Path, tor
     assert not any(Path(p).exists() for p in r.host["extra"]["cgroup"])
     cmd = json.loads((tmp_path / "run" / "command.json").read_text())
     assert cmd["runner"] == "local" and "edgebench.suite" in cmd["argv"]
-    assert "memory.limit_in_bytes" in (tmp_path / "run" / "command.sh").read_text()
+    assert ("memory.limit_in_bytes" if v1 else "memory.max") in (tmp_path / "run" / "command.sh").read_text()
 
 
 def test_oom_kill_is_recorded_as_oom(tmp_path: Path, models_dir: Path, torch_rn18: str) -> None:
@@ -65,7 +72,7 @@ def test_plain_kill_is_not_an_oom(tmp_path: Path, models_dir: Path, torch_rn18: 
         # find the run's process through its cgroup, and SIGKILL it as an outside agent would
         deadline = time.time() + 60
         while time.time() < deadline:
-            for d in Path("/sys/fs/cgroup/memory/edgebench").glob("%s-*" % spec.run_id):
+            for d in run_cgroups(spec.run_id):
                 pids = (d / "cgroup.procs").read_text().split()
                 if pids and (tmp_path / "run" / "log").exists() and "phase measure" in (
                         tmp_path / "run" / "log").read_text():

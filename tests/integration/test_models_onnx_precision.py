@@ -220,12 +220,14 @@ def test_tensorrt_placement_asks_for_the_spec_precision(made: dict[str, Any], tm
     assert all(o["device_id"] == 1 and o["trt_engine_cache_enable"] for o in opts.values())
     assert opts["int8"]["trt_engine_cache_path"].startswith(str(tmp_path / "trt"))
     assert len({o["trt_engine_cache_path"] for o in opts.values()}) == 3  # engines never shared across precisions
-    if "TensorrtExecutionProvider" in ort.get_available_providers():
-        pytest.skip("this onnxruntime has TensorRT; the fallback cannot be shown")
+    has_trt = "TensorrtExecutionProvider" in ort.get_available_providers()
     spec = RunSpec(model=MODEL, framework="onnxruntime", precision="int8", input_shape=SHAPE, placement="tensorrt",
                    artifact=str(made["path"]["int8"]))
     backend = OnnxRuntimeBackend(spec)
     backend.load()
     where = backend.placement()
+    if has_trt:  # this onnxruntime has TensorRT: no fallback to show, and none may be claimed
+        assert where["fell_back"] is False and where["actual"] == "TensorrtExecutionProvider"
+        return
     assert where["fell_back"] is True and where["actual"] == "CPUExecutionProvider" and "tensorrt" not in where
     assert where["graph"]["precision"] == "int8"

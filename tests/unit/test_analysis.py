@@ -10,6 +10,7 @@ import pytest
 from edgebench.cli.analysis.export import EXPORT_DIR, export, parquet_ready
 from edgebench.cli.analysis.tables import load
 from edgebench.cli.errors import InputError
+from edgebench.cli.store import NO_VERDICT
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"
 TINY = DATA / "tiny"
@@ -107,13 +108,57 @@ def test_damaged_and_unfinished_folders_are_reported_and_left_out(tiny_copy: Pat
     path.write_text(path.read_text()[:500])  # a crash mid-write without the atomic rename
     (tiny_copy / unfinished / "result.json").unlink()
     t = load(tiny_copy)
-    problems = {p.name: why for p, why in t.damaged}
-    assert set(problems) == {broken, unfinished}
-    assert problems[broken].startswith("damaged result.json")
-    assert problems[unfinished].startswith("no result.json")
+    assert [(p.name, why[:20]) for p, why in t.damaged] == [(broken, "damaged result.json:")]
+    assert [(p.name, why) for p, why in t.incomplete] == [(unfinished, "no result.json (the run did not finish)")]
     assert len(t.runs) == 18
     for table in (t.runs, t.samples, t.monitor):
         assert not table["run_id"].isin([broken, unfinished]).any()
+
+
+def test_a_result_without_the_host_verdict_is_incomplete_not_ok(tiny_copy: Path) -> None:
+    """What a full disk or a SIGINT between the child's exit and the host's check leaves: the child's
+    own result.json, status ok, no host part. It is not data."""
+    rid = "1b39c8617a1e"
+    path = tiny_copy / rid / "result.json"
+    data = json.loads(path.read_text())
+    assert data["status"] == "ok" and data["host"]
+    data["host"] = {}
+    path.write_text(json.dumps(data))
+    t = load(tiny_copy)
+    assert [(p.name, why) for p, why in t.incomplete] == [(rid, NO_VERDICT)] and t.damaged == []
+    assert len(t.runs) == 19 and not t.runs["run_id"].eq(rid).any()
+    assert not t.samples["run_id"].eq(rid).any() and not t.monitor["run_id"].eq(rid).any()
+
+
+def test_a_missing_samples_file_is_reported_not_silently_replaced(tiny_copy: Path) -> None:
+    rid = "1b39c8617a1e"
+    (tiny_copy / rid / "samples.jsonl").unlink()
+    t = load(tiny_copy)
+    assert [(p.name, why) for p, why in t.warnings] == [
+        (rid, "samples.jsonl is missing; latencies taken from result.json")]
+    res = json.loads((TINY / rid / "result.json").read_text())
+    got = t.samples[(t.samples["run_id"] == rid) & (t.samples["phase"] == "measure")]
+    assert got.sort_values("index")["latency_s"].tolist() == res["latencies_s"]
+
+
+def test_non_utf8_bytes_in_a_monitor_stream_skip_that_stream_with_file_line_and_offset(tiny_copy: Path) -> None:
+    rid = "1b39c8617a1e"
+    path = tiny_copy / rid / "monitor.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    offset = len(lines[0]) + len(lines[1]) + 5
+    path.write_bytes(lines[0] + lines[1] + lines[2][:5] + b"\xff\xfe" + lines[2][5:] + b"".join(lines[3:]))
+    t = load(tiny_copy)
+    assert [(p.name, why) for p, why in t.warnings] == [
+        (rid, "monitor.jsonl line 3 is not UTF-8 (byte offset %d: b'\\xff'); monitor stream left out" % offset)]
+    assert len(t.runs) == 20 and not t.monitor["run_id"].eq(rid).any()
+    assert t.monitor["run_id"].nunique() == load(TINY).monitor["run_id"].nunique() - 1  # the others are kept
+
+
+def test_non_utf8_bytes_in_result_json_make_the_folder_damaged(tiny_copy: Path) -> None:
+    path = tiny_copy / "1b39c8617a1e" / "result.json"
+    path.write_bytes(b"\xff" + path.read_bytes())
+    t = load(tiny_copy)
+    assert [p.name for p, _ in t.damaged] == ["1b39c8617a1e"] and "utf-8" in t.damaged[0][1]
 
 
 def test_a_damaged_samples_file_is_reported_and_result_json_latencies_used(tiny_copy: Path) -> None:

@@ -10,6 +10,9 @@ import pytest
 from edgebench.cli.analysis.tables import load
 from edgebench.cli.report import ReportData, build_report, render, to_json
 from edgebench.cli.report.build import REPORT_DIR
+from edgebench.cli.runners.base import Fate, finalize
+from edgebench.cli.store import NO_VERDICT
+from edgebench.suite.spec import RunSpec
 from rich.console import Console
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"
@@ -109,8 +112,19 @@ def test_a_run_that_throttled_flags_its_cell(tmp_path: Path) -> None:
     assert not other["throttled"]
 
 
+def _host_checked(src: Path, dst: Path) -> Path:
+    """A copy of a campaign recorded with the harness alone, with the host's verdict added by the runners'
+    own finalize (what a runner does after the child exits 0)."""
+    shutil.copytree(src, dst)
+    for run in dst.iterdir():
+        if (run / "spec.json").exists():
+            spec = RunSpec.from_dict(json.loads((run / "spec.json").read_text()))
+            finalize(spec, run, Fate(runner="local", exit_code=0))
+    return dst
+
+
 def test_placement_fallback_and_limit_notes_are_flagged(tmp_path: Path) -> None:
-    fb = build_report(FALLBACK, tmp_path / "fb")
+    fb = build_report(_host_checked(FALLBACK, tmp_path / "fallback"), tmp_path / "fb")
     c = fb.summary.iloc[0]
     assert c["fell_back"] and "fallback" in c["flags"] and c["placement_actual"] == "CPUExecutionProvider"
     assert "placement fell back: ran on CPUExecutionProvider" in (tmp_path / "fb" / "report.md").read_text()
@@ -209,3 +223,33 @@ def test_render_and_json(tmp_path: Path) -> None:
     assert sorted(f["cell"]["limit_memory_mb"] for f in j["flagged"] if "unexpected" in f["flags"]) == [40.0, 40.0]
     assert j["environment"]["frameworks"]["onnxruntime"]["version"] == ["1.32.0"]
     assert j["environment"]["kernel"] and j["environment"]["varies"] == []
+
+
+def test_a_run_the_host_never_checked_is_incomplete_and_left_out(tmp_path: Path) -> None:
+    """The recorded fallback run has only the child's result.json (no host part): not data."""
+    rep = build_report(FALLBACK, tmp_path / "rep")
+    assert rep.runs.empty and rep.counts == {"incomplete": 1} and rep.unexpected == 1
+    assert [(p.name, why) for p, why in rep.incomplete] == [("b2fefdf082e5", NO_VERDICT)]
+    j = to_json(rep)
+    assert j["incomplete"] == [{"path": str(FALLBACK / "b2fefdf082e5"), "problem": NO_VERDICT}]
+    assert "incomplete run folder `%s`, left out" % (FALLBACK / "b2fefdf082e5") in (tmp_path / "rep" / "report.md"
+                                                                                   ).read_text()
+
+
+def test_report_and_export_commands_skip_a_non_utf8_stream_naming_file_and_offset(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    camp = tmp_path / "tiny"
+    shutil.copytree(TINY, camp)
+    mon = camp / "1b39c8617a1e" / "monitor.jsonl"
+    mon.write_bytes(b"\xc3\x28" + mon.read_bytes())  # an invalid 2-byte sequence at offset 0
+    eb = [sys.executable, "-m", "edgebench.cli.app"]
+    why = "monitor.jsonl line 1 is not UTF-8 (byte offset 0: b'\\xc3'); monitor stream left out"
+    rep = subprocess.run(eb + ["report", str(camp), "--json"], capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0 and "Traceback" not in rep.stderr, rep.stderr
+    assert json.loads(rep.stdout)["warnings"] == [{"path": str(camp / "1b39c8617a1e"), "problem": why}]
+    exp = subprocess.run(eb + ["results", "export", str(camp), "--json"], capture_output=True, text=True,
+                         timeout=300)
+    assert exp.returncode == 0 and "Traceback" not in exp.stderr, exp.stderr
+    assert why in exp.stderr and json.loads(exp.stdout)["rows"]["runs"] == 20
