@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from edgebench.suite.spec import RunSpec, SchemaError
 from rich.console import Console
 from rich.table import Table
 
@@ -55,23 +54,9 @@ def _emit_json(data: Any) -> None:
 
 
 def _runner(name: str, allow_no_swap: bool) -> Any:
-    if name == "auto":  # Docker wherever an engine answers, else a local process
-        try:
-            from .images import client
+    from .runners import make_runner  # probes Docker with a short timeout; `auto` says what it chose
 
-            client(timeout=5).ping()
-            name = "docker"
-        except Exception:
-            name = "local"
-    if name == "local":
-        from .runners.local import LocalRunner
-
-        return LocalRunner(allow_no_swap=allow_no_swap)
-    if name == "docker":
-        from .runners.docker import DockerRunner
-
-        return DockerRunner(allow_no_swap=allow_no_swap)
-    raise InputError("--runner", "runner", "expected 'local' or 'docker', got %r" % name)
+    return make_runner(name, allow_no_swap, err)
 
 
 @app.command("plan")
@@ -179,18 +164,9 @@ def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", 
 def replay_cmd(run_dir: Path, models: ModelsOpt = artifacts.DEFAULT_DIR,
                allow_no_swap: Annotated[bool, typer.Option()] = False, as_json: JsonOpt = False) -> None:
     """Run a saved run again, with its runner and exact spec, into a new folder beside it."""
-    spec_path = run_dir / "spec.json"
-    try:
-        spec = RunSpec.from_dict(json.loads(spec_path.read_text()), str(spec_path))
-    except (OSError, ValueError, SchemaError) as e:
-        raise InputError(str(spec_path), "", "cannot read the run's spec: %s" % e) from None
-    cmd_path = run_dir / "command.json"
-    runner_name = json.loads(cmd_path.read_text()).get("runner", "local") if cmd_path.exists() else "local"
-    n = 1
-    while (run_dir.parent / ("%s-replay-%d" % (run_dir.name, n))).exists():
-        n += 1
-    dest = run_dir.parent / ("_replays") / ("%s-replay-%d" % (run_dir.name, n))
-    result = _runner(runner_name, allow_no_swap).execute(spec, dest, models)
+    from .replay import replay
+
+    dest, spec, result = replay(run_dir, models, allow_no_swap, err)
     if as_json:
         _emit_json({"run_dir": str(dest), "status": result.status, "reason": result.reason})
     else:
