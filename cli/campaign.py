@@ -19,6 +19,7 @@ from . import artifacts, store
 from .errors import InputError
 from .plan import Plan, PlannedRun, estimate
 from .runners.base import Runner
+from .runners.reap import reap_orphans
 
 
 @dataclass
@@ -90,6 +91,8 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
     check_monitors(plan, runner)
     camp_dir = results_root / (campaign or plan.matrix.name)
     camp_dir.mkdir(parents=True, exist_ok=True)
+    for msg in reap_orphans(camp_dir):  # what a dead orchestrator left, ended before anything runs
+        console.log(msg)
     write_campaign_file(plan, camp_dir, runner.name)
     outcome = Outcome(dir=camp_dir)
     with _progress(console, show_progress) as prog:
