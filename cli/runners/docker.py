@@ -12,6 +12,7 @@ and the results come back through a per-run volume and the archive API ("copy" t
 """
 
 import io
+import json
 import os
 import select
 import shlex
@@ -57,6 +58,9 @@ class DockerRunner:
         self.transfer = os.environ.get("EDGEBENCH_DOCKER_TRANSFER", transfer)
         self.image_tag = image_tag or os.environ.get("EDGEBENCH_IMAGE_TAG") or None
         self.tmpfs_mb = tmpfs_mb
+        self._checked_specs: dict[str, RunSpec] = {}  # one spec per image, from preflight: where monitors run
+        self._monitor_cache: dict[str, list[str]] = {}
+        self.monitor_checks = 0  # containers started to check monitors (each image once per set of monitors)
 
     @property
     def client(self) -> Any:
@@ -108,6 +112,7 @@ class DockerRunner:
             if ref in seen:
                 continue
             seen.add(ref)
+            self._checked_specs[ref] = s
             img = images.find_image(self.client, ref)
             if img is None:
                 problems.append("image %s is not in the engine; build it: edgebench images build --device %s "
@@ -121,6 +126,42 @@ class DockerRunner:
                 problems.append("device %s mounts the Docker socket into runs; refused (a run could control the "
                                 "engine)" % s.device)
         return problems
+
+    def monitor_problems(self, names: list[str], configs: dict[str, Any]) -> list[str]:
+        """Ask each image of the plan (as preflight found them) whether the monitors can run in it: one
+        short container per image with the run's devices, user and hardening, cached per image."""
+        if not names:  # `monitors: []`: nothing to check
+            return []
+        problems: list[str] = []
+        for ref, spec in sorted(self._checked_specs.items()):
+            key = json.dumps([ref, sorted(names), configs], sort_keys=True, default=str)
+            if key not in self._monitor_cache:
+                self._monitor_cache[key] = self._check_monitors(spec, ref, names, configs)
+            problems += ["%s (in image %s)" % (p, ref) for p in self._monitor_cache[key]]
+        return problems
+
+    def _check_monitors(self, spec: RunSpec, ref: str, names: list[str], configs: dict[str, Any]) -> list[str]:
+        img = images.find_image(self.client, ref)
+        if img is None:
+            return []  # preflight already said the image is missing
+        with tempfile.TemporaryDirectory() as tmp:
+            kw = self.container_kwargs(spec, ref, Path(tmp), Path(tmp), self._user(spec), {"digest": img.id}, None)
+        kw["volumes"] = list(devices.load(spec.device).container.mounts)  # the profile's, no run folders
+        kw["command"] = ["python", "-m", "edgebench.suite.monitors", "check", *names, "--config", json.dumps(configs)]
+        kw["labels"] = {LABEL: "monitor-check", TOKEN: uuid.uuid4().hex}
+        self.monitor_checks += 1
+        container = self.client.containers.create(**kw)
+        try:
+            container.start()
+            code = container.wait(timeout=120)["StatusCode"]
+            stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        finally:
+            container.remove(force=True)
+        try:
+            return [str(p) for p in json.loads(stdout.strip().splitlines()[-1]).get("problems", [])]
+        except (ValueError, IndexError, AttributeError):
+            return ["monitor check failed in the image (exit %s): %s" % (code, stderr.strip()[-300:])]
 
     # ---- one run ----------------------------------------------------------------------------------
 
