@@ -28,6 +28,7 @@ HOST_ONLY = frozenset({"spec.json", "command.json", "command.sh", "host.json", "
 CAPS = {"result.json": 64 * MIB, "env.json": 16 * MIB, "samples.jsonl": 512 * MIB, "monitor.jsonl": 512 * MIB}
 OTHER_CAP = 64 * MIB
 TOTAL_CAP = 1024 * MIB
+MAX_FILES = 64  # the suite writes five; a flood of small files is not copied into the run folder
 LOG_CAP = 64 * MIB  # container logs kept (the tail beyond this is dropped, and said so)
 
 
@@ -86,9 +87,12 @@ def accept(attempt: Path, run_dir: Path, run_id: str) -> list[str]:
         dfd = os.open(str(attempt), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as e:
         return ["the run's output folder is unreadable: %s" % e.strerror]
-    total = 0
+    total = taken = 0
     try:
         for name in sorted(os.listdir(dfd)):
+            if taken >= MAX_FILES:
+                problems.append("more than %d files; the rest not taken" % MAX_FILES)
+                break
             if name in HOST_ONLY or name.startswith("."):
                 if name not in (".", ".."):
                     problems.append("%s: a name the host writes itself; ignored" % name)
@@ -108,6 +112,7 @@ def accept(attempt: Path, run_dir: Path, run_id: str) -> list[str]:
                     problems.append(why)
                     continue
             total += len(data)
+            taken += 1
             write_bytes(str(run_dir / name), data)
     finally:
         os.close(dfd)

@@ -92,3 +92,13 @@ def test_copy_transfer_extracts_plain_files_only(tmp_path: Path) -> None:
     _extract_out(data, out)
     assert sorted(os.listdir(out)) == ["result.json"]
     assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
+
+
+def test_a_flood_of_files_is_cut_at_the_file_cap(tmp_path: Path) -> None:
+    attempt = tmp_path / "a"
+    attempt.mkdir()
+    for i in range(outputs.MAX_FILES + 10):
+        (attempt / ("f%03d" % i)).write_text("x")
+    problems = outputs.accept(attempt, tmp_path, "r1")
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("f")]) == outputs.MAX_FILES
+    assert any("more than %d files" % outputs.MAX_FILES in p for p in problems)
