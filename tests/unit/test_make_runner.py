@@ -70,3 +70,17 @@ def test_auto_with_no_socket_says_there_is_no_engine(tmp_path: Path, monkeypatch
 def test_an_unknown_runner_is_bad_input() -> None:
     with pytest.raises(InputError, match="expected 'auto', 'local' or 'docker'"):
         make_runner("podman", False, None)
+
+
+def test_edgebench_run_on_a_hung_engine_exits_2_within_seconds(hung_engine: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    mx = tmp_path / "m.yaml"
+    mx.write_text("name: hung\nfixed: {framework: onnxruntime, model: mobilenet_v3_small}\naxes:\n  batch_size: [1]\n")
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "edgebench.cli.app", "run", str(mx), "--runner", "docker",
+                          "--results", str(tmp_path / "r"), "--no-report"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and time.monotonic() - t0 < 60, out.stderr[-1000:]
+    assert "did not answer within" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "r").exists()
