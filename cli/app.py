@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
 import typer
-from edgebench.suite.spec import RunSpec, SchemaError
 from rich.table import Table
 
 from . import artifacts, campaign, plan, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK, JsonOpt, emit_json, err, error, out
 from .errors import InputError
-from .runners import make_runner
 
 RESULTS_DIR = Path(os.environ.get("EDGEBENCH_RESULTS", "results"))
 
@@ -169,18 +167,9 @@ def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", 
 def replay_cmd(run_dir: Path, models: ModelsOpt = artifacts.DEFAULT_DIR,
                allow_no_swap: Annotated[bool, typer.Option()] = False, as_json: JsonOpt = False) -> None:
     """Run a saved run again, with its runner and exact spec, into a new folder beside it."""
-    spec_path = run_dir / "spec.json"
-    try:
-        spec = RunSpec.from_dict(json.loads(spec_path.read_text()), str(spec_path))
-    except (OSError, ValueError, SchemaError) as e:
-        raise InputError(str(spec_path), "", "cannot read the run's spec: %s" % e) from None
-    cmd_path = run_dir / "command.json"
-    runner_name = json.loads(cmd_path.read_text()).get("runner", "local") if cmd_path.exists() else "local"
-    n = 1
-    while (run_dir.parent / ("%s-replay-%d" % (run_dir.name, n))).exists():
-        n += 1
-    dest = run_dir.parent / ("_replays") / ("%s-replay-%d" % (run_dir.name, n))
-    result = make_runner(runner_name, allow_no_swap, err).execute(spec, dest, models)
+    from .replay import replay
+
+    dest, spec, result = replay(run_dir, models, allow_no_swap, err)
     if as_json:
         emit_json({"run_dir": str(dest), "status": result.status, "reason": result.reason})
     else:

@@ -28,6 +28,7 @@ from .lock import CampaignLocked, hold
 from .plan import Plan, PlannedRun, check_before_run, estimate
 from .runners import make_runner
 from .runners.base import Runner
+from .runners.reap import reap_orphans
 
 if TYPE_CHECKING:
     from .report import ReportData
@@ -167,6 +168,8 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
 
 def _run_locked(plan: Plan, runner: Runner, camp_dir: Path, models_dir: Path, console: Console,
                 show_progress: bool, outcome: Outcome) -> None:
+    for msg in reap_orphans(camp_dir):  # what a dead orchestrator left, ended (inside the lock) before anything runs
+        console.log(msg)
     write_campaign_file(plan, camp_dir, runner.name)
     with _progress(console, show_progress) as prog:
         arts = plan.artifacts()

@@ -13,6 +13,7 @@ from edgebench.suite.spec import Limits
 
 MIB = 1 << 20
 PARENT = "edgebench"
+PIDS_MAX = 4096  # the same task cap as a container's (runners/docker.py PIDS_LIMIT says why)
 
 
 class CgroupError(RuntimeError):
@@ -78,11 +79,13 @@ class RunCgroup:
             cpu = self._mkdir(self.root / "cpu")
             _write(cpu / "cpu.cfs_period_us", "100000")
             _write(cpu / "cpu.cfs_quota_us", str(int(limits.cpus * 100000)))
+        if (self.root / "pids").is_dir():
+            _write(self._mkdir(self.root / "pids") / "pids.max", str(PIDS_MAX))
 
     def _create_v2(self, limits: Limits) -> None:
         parent = self.root / PARENT
         parent.mkdir(exist_ok=True)
-        for ctrl in ("memory", "cpu"):
+        for ctrl in ("memory", "cpu", "pids"):
             try:
                 _write(self.root / "cgroup.subtree_control", "+%s" % ctrl)
                 _write(parent / "cgroup.subtree_control", "+%s" % ctrl)
@@ -100,6 +103,8 @@ class RunCgroup:
             self.notes.append("swappiness not applied: cgroup v2 has no per-group swappiness")
         if limits.cpus is not None:
             _write(d / "cpu.max", "%d 100000" % int(limits.cpus * 100000))
+        if (d / "pids.max").exists():
+            _write(d / "pids.max", str(PIDS_MAX))
 
     def read(self) -> dict[str, Any]:
         """Limits and counters as the kernel holds them now (bytes)."""

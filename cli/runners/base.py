@@ -85,6 +85,9 @@ def killed_by(exit_code: Optional[int]) -> int:
 def finalize(spec: RunSpec, run_dir: Path, fate: Fate) -> RunResult:
     """Merge the host's view into the child's result (or make one), and write result.json."""
     result, problem = read_child_result(run_dir)
+    refused = [p for p in fate.extra.get("output_problems") or [] if p.startswith("result.json")]
+    if result is None and refused:
+        problem = "the run's result.json was refused: %s" % "; ".join(refused)
     if result is None:
         result = RunResult(run_id=spec.run_id, status="failed", spec=spec.to_dict(), reason=problem)
     # The host's verdict wins where it saw more than the child could.

@@ -12,10 +12,12 @@ and the results come back through a per-run volume and the archive API ("copy" t
 """
 
 import io
+import json
 import os
 import select
 import shlex
 import tarfile
+import tempfile
 import threading
 import time
 import uuid
@@ -23,11 +25,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from edgebench.suite import cgroup as reader
-from edgebench.suite.fsutil import write_json
+from edgebench.suite.fsutil import write_bytes, write_json
 from edgebench.suite.spec import RunResult, RunSpec
 
 from .. import devices, images
 from ..images import emulated_cpuinfo  # lives beside host_arch now
+from . import outputs, record
 from .base import MIB, Fate, docker_swap_total, finalize, swap_problems
 
 IN_SPEC, IN_MODELS, OUT = "/edgebench/in/spec.json", "/edgebench/in/models", "/edgebench/out"
@@ -35,6 +38,13 @@ VOLUME_AT = "/edgebench"
 ENGINES_AT = "/edgebench/engines"
 LABEL = "org.edgebench.run"
 TOKEN = "org.edgebench.token"  # unique per container: finds one whose create was interrupted
+CAMPAIGN_DIR = "org.edgebench.campaign_dir"  # the campaign folder that started it (orphans are found by it)
+ATTEMPT = "org.edgebench.attempt"
+# Tasks (processes + threads) one container may hold. A runtime's thread pools are about 2-4 x cores
+# (intra-op, inter-op, BLAS, allocator) plus the monitors' threads: ~200 on a 16-core host, ~1000 on a
+# 64-core server at worst. 4096 leaves that room and still ends a fork bomb long before the host's own
+# pid_max (4M) or the engine notices; `docker run --pids-limit` is the same knob.
+PIDS_LIMIT = 4096
 _STOP_GRACE_S = 5
 _WATCH_S = 0.05
 
@@ -49,6 +59,9 @@ class DockerRunner:
         self.transfer = os.environ.get("EDGEBENCH_DOCKER_TRANSFER", transfer)
         self.image_tag = image_tag or os.environ.get("EDGEBENCH_IMAGE_TAG") or None
         self.tmpfs_mb = tmpfs_mb
+        self._checked_specs: dict[str, RunSpec] = {}  # one spec per image, from preflight: where monitors run
+        self._monitor_cache: dict[str, list[str]] = {}
+        self.monitor_checks = 0  # containers started to check monitors (each image once per set of monitors)
 
     @property
     def client(self) -> Any:
@@ -100,6 +113,7 @@ class DockerRunner:
             if ref in seen:
                 continue
             seen.add(ref)
+            self._checked_specs[ref] = s
             img = images.find_image(self.client, ref)
             if img is None:
                 problems.append("image %s is not in the engine; build it: edgebench images build --device %s "
@@ -114,17 +128,57 @@ class DockerRunner:
                                 "engine)" % s.device)
         return problems
 
+    def monitor_problems(self, names: list[str], configs: dict[str, Any]) -> list[str]:
+        """Ask each image of the plan (as preflight found them) whether the monitors can run in it: one
+        short container per image with the run's devices, user and hardening, cached per image."""
+        if not names:  # `monitors: []`: nothing to check
+            return []
+        problems: list[str] = []
+        for ref, spec in sorted(self._checked_specs.items()):
+            key = json.dumps([ref, sorted(names), configs], sort_keys=True, default=str)
+            if key not in self._monitor_cache:
+                self._monitor_cache[key] = self._check_monitors(spec, ref, names, configs)
+            problems += ["%s (in image %s)" % (p, ref) for p in self._monitor_cache[key]]
+        return problems
+
+    def _check_monitors(self, spec: RunSpec, ref: str, names: list[str], configs: dict[str, Any]) -> list[str]:
+        img = images.find_image(self.client, ref)
+        if img is None:
+            return []  # preflight already said the image is missing
+        with tempfile.TemporaryDirectory() as tmp:
+            kw = self.container_kwargs(spec, ref, Path(tmp), Path(tmp), self._user(spec), {"digest": img.id}, None)
+        kw["volumes"] = list(devices.load(spec.device).container.mounts)  # the profile's, no run folders
+        kw["command"] = ["python", "-m", "edgebench.suite.monitors", "check", *names, "--config", json.dumps(configs)]
+        kw["labels"] = {LABEL: "monitor-check", TOKEN: uuid.uuid4().hex}
+        self.monitor_checks += 1
+        container = self.client.containers.create(**kw)
+        try:
+            container.start()
+            code = container.wait(timeout=120)["StatusCode"]
+            stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        finally:
+            container.remove(force=True)
+        try:
+            return [str(p) for p in json.loads(stdout.strip().splitlines()[-1]).get("problems", [])]
+        except (ValueError, IndexError, AttributeError):
+            return ["monitor check failed in the image (exit %s): %s" % (code, stderr.strip()[-300:])]
+
     # ---- one run ----------------------------------------------------------------------------------
 
     def container_kwargs(self, spec: RunSpec, ref: str, run_dir: Path, models_dir: Path, user: Optional[str],
-                         image: dict[str, Any], volume: Optional[str]) -> dict[str, Any]:
+                         image: dict[str, Any], volume: Optional[str], out_dir: Optional[Path] = None
+                         ) -> dict[str, Any]:
+        """The container of one attempt: spec and models read-only; the only writable bind is out_dir (the
+        attempt folder, default RUN_DIR/attempts), never the run folder the host trusts."""
+        out_dir = out_dir or run_dir / outputs.ATTEMPTS
         dev = devices.load(spec.device)
         c = dev.container
         binds = list(c.mounts)
         if volume:
             binds.append("%s:%s:rw" % (volume, VOLUME_AT))
         else:
-            binds += ["%s:%s:ro" % (run_dir.resolve() / "spec.json", IN_SPEC), "%s:%s:rw" % (run_dir.resolve(), OUT),
+            binds += ["%s:%s:ro" % (run_dir.resolve() / "spec.json", IN_SPEC), "%s:%s:rw" % (out_dir.resolve(), OUT),
                       "%s:%s:ro" % (models_dir.resolve(), IN_MODELS)]
         # Image folders are bound read-only at the same path, so the spec's paths hold inside. A remote engine
         # (copy transfer) gets no bind: the folder must exist at that path on the device itself.
@@ -141,7 +195,9 @@ class DockerRunner:
             "tmpfs": {"/tmp": "rw,nosuid,nodev,size=%dm" % self.tmpfs_mb}, "volumes": binds,
             "environment": {"EDGEBENCH_DEVICE": spec.device, "EDGEBENCH_IMAGE": ref,
                             "EDGEBENCH_IMAGE_DIGEST": image["digest"], "HOME": "/tmp", **env},
-            "labels": {LABEL: spec.run_id, "org.edgebench.campaign": spec.campaign, TOKEN: uuid.uuid4().hex},
+            "labels": {LABEL: spec.run_id, "org.edgebench.campaign": spec.campaign, TOKEN: uuid.uuid4().hex,
+                       CAMPAIGN_DIR: str(run_dir.resolve().parent), ATTEMPT: out_dir.name},
+            "pids_limit": PIDS_LIMIT,
             "working_dir": "/tmp", "detach": True,
         }
         if c.privileged:
@@ -178,7 +234,7 @@ class DockerRunner:
         fate.extra["timings"] = steps
         container = volume = None
         token = ""
-        owner = (os.stat(run_dir).st_uid, os.stat(run_dir).st_gid)
+        attempt = outputs.new_attempt(run_dir)  # the container writes only here; the host takes what it accepts
         try:
             ref = self.image_ref(spec)
             img = images.find_image(self.client, ref)
@@ -197,13 +253,13 @@ class DockerRunner:
                 volume = self.client.volumes.create("edgebench-%s-%s" % (spec.run_id, uuid.uuid4().hex[:8]),
                                                     labels={LABEL: spec.run_id}).name
             else:
-                _give(run_dir, user)
+                _give(attempt, run_dir / "spec.json", user)
                 _share(models_dir, spec.artifact)
                 if spec.framework == "tensorrt":
                     engines = engines_dir(models_dir, spec.device)
                     engines.mkdir(parents=True, exist_ok=True)
                     os.chmod(engines, 0o1777)  # any run user may add engines, as in /tmp
-            kw = self.container_kwargs(spec, ref, run_dir, models_dir, user, image, volume)
+            kw = self.container_kwargs(spec, ref, run_dir, models_dir, user, image, volume, attempt)
             if self.local_engine and image["arch"] and image["arch"] != images.host_arch():
                 # Under QEMU the kernel's /proc/cpuinfo describes the host's CPUs, and runtimes that parse it
                 # (ONNX Runtime's cpuinfo) crash at import; give them the emulated architecture's view.
@@ -213,17 +269,23 @@ class DockerRunner:
             if spec.limits.swap_mb and self.allow_no_swap:
                 fate.limit_notes.append("run with --allow-no-swap: the swap part of the limit may be unused")
             self._save_command(run_dir, kw, image)
-            t0 = time.monotonic()
+            record.sign(run_dir, self.name, spec.run_id)
             token = kw["labels"][TOKEN]
+            # Recorded before the container exists: a later campaign can remove it if this process dies.
+            record.add_attempt(run_dir, {"id": attempt.name, "runner": self.name, "dir": str(attempt),
+                                         "token": token, "volume": volume,
+                                         "engine": str(self.client.api.base_url)})
+            t0 = time.monotonic()
             container = self.client.containers.create(**kw)
             steps["create_s"] = time.monotonic() - t0
             fate.extra["container_id"] = container.id
+            record.update_attempt(run_dir, attempt.name, container_id=container.id)
             if volume:
                 container.put_archive(VOLUME_AT, _inputs_tar(run_dir / "spec.json", models_dir, spec.artifact))
             if spec.settle_s:
                 time.sleep(spec.settle_s)  # P1: let memory settle between stages before the model starts
             self._run(spec, container, fate, steps)
-            self._collect(container, run_dir, fate, steps, volume is not None)
+            self._collect(container, run_dir, attempt, fate, steps, volume is not None)
         except KeyboardInterrupt:
             fate.error = "interrupted (Ctrl-C)"
             raise
@@ -236,7 +298,11 @@ class DockerRunner:
                     "label": "%s=%s" % (TOKEN, token)})), None)
             _remove(self.client, container, volume, fate)
             steps["remove_s"] = time.monotonic() - t0
-            _take_back(run_dir, owner)
+            # Nothing runs any more: take what the attempt folder holds (checked, capped, links refused).
+            fate.extra["output_problems"] = outputs.accept(attempt, run_dir, spec.run_id)
+            outputs.discard(attempt)
+            if token:
+                record.update_attempt(run_dir, attempt.name, ended=True)
         return finalize(spec, run_dir, fate)
 
     def _user(self, spec: RunSpec) -> Optional[str]:
@@ -298,17 +364,17 @@ class DockerRunner:
                                    "swappiness": hc.get("MemorySwappiness"), "nano_cpus": hc.get("NanoCpus") or None,
                                    "source": "engine HostConfig"}
 
-    def _collect(self, container: Any, run_dir: Path, fate: Fate, steps: dict[str, float], copied: bool) -> None:
+    def _collect(self, container: Any, run_dir: Path, attempt: Path, fate: Fate, steps: dict[str, float],
+                 copied: bool) -> None:
         t0 = time.monotonic()
         try:
             logs = container.logs(stdout=True, stderr=True)
         except Exception as e:  # a log driver without read support
             logs = ("edgebench: container logs unreadable: %s\n" % e).encode()
-        with open(run_dir / "log", "ab") as f:
-            f.write(logs)
+        outputs.append_log(run_dir, logs)  # the run folder is the host's: the container never had it
         if copied:
             stream, _ = container.get_archive(OUT)
-            _extract_out(b"".join(stream), run_dir)
+            _extract_out(_capped(stream, outputs.TOTAL_CAP), attempt)
         steps["collect_s"] = time.monotonic() - t0
 
     def _save_command(self, run_dir: Path, kw: dict[str, Any], image: dict[str, Any]) -> None:
@@ -324,11 +390,12 @@ class DockerRunner:
         if self.copy_mode:
             lines.append("# Ran on a remote engine: inputs went into the volume with docker cp.")
         elif kw.get("user") and os.geteuid() == 0:
-            out = shlex.quote(str(run_dir.resolve()))
-            lines += ["# The run writes its results as %s." % kw["user"],
-                      "chown %s %s %s/spec.json" % (shlex.quote(kw["user"]), out, out), "chmod 644 %s/spec.json" % out]
+            out = shlex.quote(str(run_dir.resolve() / outputs.ATTEMPTS / kw["labels"][ATTEMPT]))
+            lines += ["# The run writes its results as %s into its own folder." % kw["user"],
+                      "mkdir -p %s" % out, "chown %s %s" % (shlex.quote(kw["user"]), out),
+                      "chmod 644 %s/spec.json" % shlex.quote(str(run_dir.resolve()))]
         lines.append("exec " + " ".join(shlex.quote(a) for a in argv))
-        (run_dir / "command.sh").write_text("\n".join(lines) + "\n")
+        write_bytes(str(run_dir / "command.sh"), ("\n".join(lines) + "\n").encode())
 
 
 def docker_run_argv(kw: dict[str, Any]) -> list[str]:
@@ -341,6 +408,8 @@ def docker_run_argv(kw: dict[str, Any]) -> list[str]:
             argv += [flag, str(kw[key])]
     if "nano_cpus" in kw:
         argv += ["--cpus", "%g" % (kw["nano_cpus"] / 1e9)]
+    if "pids_limit" in kw:
+        argv += ["--pids-limit", str(kw["pids_limit"])]
     if kw.get("read_only"):
         argv.append("--read-only")
     if kw.get("privileged"):
@@ -552,15 +621,15 @@ def engines_dir(models_dir: Path, device: str) -> Path:
     return models_dir.resolve().parent / "engines" / device
 
 
-def _give(run_dir: Path, user: Optional[str]) -> None:
-    """Hand the results folder to the container's user (as root), so a non-root run can write it."""
+def _give(attempt: Path, spec_path: Path, user: Optional[str]) -> None:
+    """Hand the (new, empty) attempt folder to the container's user, as root, so a non-root run can write
+    it; the spec is read through a read-only bind. The run folder itself stays the host's."""
+    os.chmod(spec_path, 0o644)
     if os.geteuid() != 0 or not user or not user.split(":")[0].isdigit():
         return
     uid = int(user.split(":")[0])
     gid = int(user.split(":")[1]) if ":" in user and user.split(":")[1].isdigit() else uid
-    for p in [run_dir] + list(run_dir.iterdir()):
-        os.chown(p, uid, gid)
-    os.chmod(run_dir / "spec.json", 0o644)
+    os.chown(attempt, uid, gid, follow_symlinks=False)
 
 
 def _share(models_dir: Path, artifact: Optional[str]) -> None:
@@ -576,16 +645,6 @@ def _share(models_dir: Path, artifact: Optional[str]) -> None:
             want = mode | (0o005 if p.is_dir() else 0o004)
             if want != mode:
                 os.chmod(p, want)
-        except OSError:
-            pass
-
-
-def _take_back(run_dir: Path, owner: tuple[int, int]) -> None:
-    if os.geteuid() != 0 or not run_dir.exists():
-        return
-    for p in [run_dir] + list(run_dir.rglob("*")):
-        try:
-            os.chown(p, *owner, follow_symlinks=False)
         except OSError:
             pass
 
@@ -613,18 +672,32 @@ def _readable(ti: tarfile.TarInfo) -> tarfile.TarInfo:
     return ti
 
 
-def _extract_out(data: bytes, run_dir: Path) -> None:
-    """The archive of /edgebench/out, its files written into run_dir (nothing outside it)."""
+def _capped(stream: Any, cap: int) -> bytes:
+    """The archive stream, refused past `cap` bytes (a container can fill its volume; we read no further)."""
+    chunks, n = [], 0
+    for chunk in stream:
+        n += len(chunk)
+        if n > cap:
+            raise OSError("the run's output archive is over %d bytes; refused" % cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _extract_out(data: bytes, out_dir: Path) -> None:
+    """The archive of /edgebench/out: its top-level regular files only, into the (fresh) attempt folder.
+    No links, devices or folders are made, no absolute or `..` names, each file created new (O_EXCL, no
+    follow); the host then accepts from that folder as from a bind."""
     with tarfile.open(fileobj=io.BytesIO(data)) as tf:
         for m in tf.getmembers():
             parts = Path(m.name).parts
-            if not m.isfile() or len(parts) < 2 or ".." in parts or os.path.isabs(m.name):
+            if not m.isfile() or len(parts) != 2 or ".." in parts or os.path.isabs(m.name) or parts[1][0] == ".":
                 continue
-            dest = run_dir.joinpath(*parts[1:])
-            dest.parent.mkdir(parents=True, exist_ok=True)
             src = tf.extractfile(m)
-            if src is not None:
-                dest.write_bytes(src.read())
+            if src is None:
+                continue
+            fd = os.open(str(out_dir / parts[1]), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(src.read())
 
 
 def _remove(client: Any, container: Any, volume: Optional[str], fate: Fate) -> None:

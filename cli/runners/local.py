@@ -11,10 +11,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Optional
 
-from edgebench.suite.fsutil import write_json
+from edgebench.suite.fsutil import write_bytes, write_json
 from edgebench.suite.spec import RunResult, RunSpec
 
 from ..cgroups import CgroupError, RunCgroup
+from . import outputs, record
 from .base import Fate, finalize, swap_problems
 
 # The child joins its cgroup before exec, so the interpreter's own start-up is limited too.
@@ -34,6 +35,8 @@ class LocalRunner:
 
     def monitor_problems(self, names: list[str], configs: dict[str, Any]) -> list[str]:
         """Ask the run environment (this Python) whether the monitors can run, before a campaign."""
+        if not names:  # `monitors: []`: nothing to check
+            return []
         proc = subprocess.run([self.python, "-m", "edgebench.suite.monitors", "check", *names, "--config",
                                json.dumps(configs)], capture_output=True, text=True)
         try:
@@ -48,7 +51,8 @@ class LocalRunner:
         run_dir.mkdir(parents=True, exist_ok=True)
         spec_path = run_dir / "spec.json"
         write_json(str(spec_path), spec.to_dict())
-        cmd = self.command(spec_path, run_dir, models_dir)
+        attempt = outputs.new_attempt(run_dir)  # the child writes only here; the host takes what it accepts
+        cmd = self.command(spec_path, attempt, models_dir)
         cg = RunCgroup("%s-%s" % (spec.run_id, uuid.uuid4().hex[:8]))
         fate = Fate(runner=self.name, command=cmd)
         try:
@@ -62,30 +66,41 @@ class LocalRunner:
         fate.limits_applied = cg.read()
         fate.extra["cgroup"] = [str(d) for d in cg.dirs]
         self._save_command(run_dir, cmd, cg)
+        record.sign(run_dir, self.name, spec.run_id)
+        # Recorded before the child starts: a later campaign can end it if this process dies.
+        record.add_attempt(run_dir, {"id": attempt.name, "runner": self.name, "dir": str(attempt),
+                                     "cgroup": [str(d) for d in cg.dirs]})
         env = dict(os.environ, EDGEBENCH_DEVICE=spec.device, EDGEBENCH_CGROUP_PROCS=" ".join(cg.procs_files))
         argv = ["sh", "-c", _JOIN, "edgebench-run"] + cmd if cg.procs_files else cmd
         try:
             if spec.settle_s:
                 time.sleep(spec.settle_s)
-            with open(run_dir / "log", "ab") as log:
+            log = outputs.open_log(run_dir)
+            try:
                 t0 = time.monotonic()
                 fate.extra["start_wall"] = time.time()
                 proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True)
-                try:
-                    fate.exit_code = proc.wait(timeout=spec.timeout_s)
-                except subprocess.TimeoutExpired:
-                    fate.timed_out = True
-                    fate.exit_code = _stop(proc)
-                except BaseException:
-                    _stop(proc, grace_s=1.0)
-                    raise
-                fate.wall_s = time.monotonic() - t0
+            finally:
+                os.close(log)
+            record.update_attempt(run_dir, attempt.name, pid=proc.pid, pid_start=record.process_start(proc.pid))
+            try:
+                fate.exit_code = proc.wait(timeout=spec.timeout_s)
+            except subprocess.TimeoutExpired:
+                fate.timed_out = True
+                fate.exit_code = _stop(proc)
+            except BaseException:
+                _stop(proc, grace_s=1.0)
+                raise
+            fate.wall_s = time.monotonic() - t0
             fate.oom_killed, fate.oom_evidence = cg.oom_killed()
             if fate.exit_code == 97:
                 fate.error = "could not join the run's cgroup (exit 97)"
         finally:
             cg.remove()
+            fate.extra["output_problems"] = outputs.accept(attempt, run_dir, spec.run_id)
+            outputs.discard(attempt)
+            record.update_attempt(run_dir, attempt.name, ended=True)
         return finalize(spec, run_dir, fate)
 
     def _save_command(self, run_dir: Path, cmd: list[str], cg: RunCgroup) -> None:
@@ -97,11 +112,12 @@ class LocalRunner:
             lines.append("mkdir -p %s" % shlex.quote(str(d)))
             for f in sorted(d.iterdir()):
                 if f.name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.swappiness",
-                              "cpu.cfs_quota_us", "cpu.cfs_period_us", "memory.max", "memory.swap.max", "cpu.max"):
+                              "cpu.cfs_quota_us", "cpu.cfs_period_us", "memory.max", "memory.swap.max", "cpu.max",
+                              "pids.max"):
                     lines.append("echo %s > %s" % (shlex.quote(f.read_text().strip()), shlex.quote(str(f))))
             lines.append("echo $$ > %s" % shlex.quote(str(d / "cgroup.procs")))
         lines.append("exec " + " ".join(shlex.quote(c) for c in cmd))
-        (run_dir / "command.sh").write_text("\n".join(lines) + "\n")
+        write_bytes(str(run_dir / "command.sh"), ("\n".join(lines) + "\n").encode())
 
 
 def _stop(proc: "subprocess.Popen[bytes]", grace_s: float = _TERM_GRACE_S) -> int:

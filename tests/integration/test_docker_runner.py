@@ -82,8 +82,8 @@ def test_ok_run_records_image_limits_and_replayable_command(image: images.ImageS
     assert not containers_labelled(LABEL, spec.run_id), "the container must be removed"
     assert os.stat(run_dir / "result.json").st_uid == os.geteuid(), "results belong to the caller again"
 
-    # The saved line, run by hand, makes the same container and a new result in the same folder.
-    (run_dir / "result.json").unlink()
+    # The saved line, run by hand, makes the same container and a new result in its own attempt folder.
+    assert not (run_dir / "attempts").exists(), "the host took the outputs and removed the attempt folder"
     out = subprocess.run(["sh", str(run_dir / "command.sh")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     cid = out.stdout.strip().splitlines()[-1]
@@ -92,7 +92,7 @@ def test_ok_run_records_image_limits_and_replayable_command(image: images.ImageS
     finally:
         subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
     assert code == "0"
-    again = json.loads((run_dir / "result.json").read_text())
+    again = json.loads(next((run_dir / "attempts").glob("*/result.json")).read_text())
     assert again["status"] == "ok" and again["env"]["start"]["cgroup"]["memory_limit_bytes"] == 512 << 20
 
 

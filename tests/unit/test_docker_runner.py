@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from edgebench.cli.runners.base import MIB
-from edgebench.cli.runners.docker import DockerRunner, docker_run_argv, kernel_lines_for
+from edgebench.cli.runners.docker import PIDS_LIMIT, DockerRunner, docker_run_argv, kernel_lines_for
 from edgebench.suite import boundcheck
 from edgebench.suite.spec import Limits, RunSpec
 
@@ -41,7 +41,9 @@ def test_containers_are_hardened(tmp_path: Path) -> None:
     assert "/tmp" in kw["tmpfs"]
     binds = kw["volumes"]
     assert "%s:/edgebench/in/spec.json:ro" % (tmp_path / "run" / "spec.json").resolve() in binds
-    assert "%s:/edgebench/out:rw" % (tmp_path / "run").resolve() in binds
+    # The only writable bind is the attempt folder, never the run folder (spec, command files, verdict).
+    assert "%s:/edgebench/out:rw" % (tmp_path / "run" / "attempts").resolve() in binds
+    assert not any(b.startswith("%s:" % (tmp_path / "run").resolve()) for b in binds)
     assert "%s:/edgebench/in/models:ro" % (tmp_path / "models").resolve() in binds
     assert not any("docker.sock" in b for b in binds)
     assert kw["environment"]["EDGEBENCH_IMAGE_DIGEST"] == "sha256:1234"
@@ -49,6 +51,7 @@ def test_containers_are_hardened(tmp_path: Path) -> None:
     assert argv[:2] == ["docker", "run"] and argv[-9:-7] == [IMAGE["ref"], "python"]
     for flag in ("--read-only", "--network", "--cap-drop", "--security-opt", "--user", "--tmpfs"):
         assert flag in argv
+    assert kw["pids_limit"] == PIDS_LIMIT and argv[argv.index("--pids-limit") + 1] == str(PIDS_LIMIT)
 
 
 def test_remote_engines_get_one_volume_and_no_bind_of_local_folders(tmp_path: Path) -> None:
