@@ -107,8 +107,8 @@ class Placement(Workload):
                     c.result.throughput_ips = c.result.inferences / self.measure_time_s
         result.interval_s = self.measure_time_s
         result.sync = dict(self.sync, stream_end_mono=dict(self.stream_ends))
-        ends: List[float] = list(self.stream_ends.values())
-        result.skew_s = max(ends) - min(ends) if ends else None
+        last: List[float] = list(self.stream_ends.values())
+        result.skew_s = max(last) - min(last) if last else None
         if self.spec.sync == "lcm" and result.skew_s is not None and result.skew_s > self.spec.skew_limit_s:
             result.valid = False
             result.invalid_reason = "streams' end times differ by %.3f s > skew_limit_s %.3f s (P3 discarded " \
