@@ -43,9 +43,9 @@ def resolve(placement: str, tpus: Optional[TpuList]) -> Dict[str, Any]:
 
 
 def load(placement: str, lib: str, load_delegate: Callable[..., Any],
-         list_tpus: Callable[[], Optional[TpuList]] = list_edge_tpus) -> Tuple[Any, Dict[str, Any]]:
-    """The EdgeTPU delegate for `placement`, and which accelerator it is."""
-    info = resolve(placement, list_tpus())
+         list_tpus: Optional[Callable[[], Optional[TpuList]]] = None) -> Tuple[Any, Dict[str, Any]]:
+    """The EdgeTPU delegate for `placement`, and which accelerator it is (list_tpus: list_edge_tpus)."""
+    info = resolve(placement, (list_tpus or list_edge_tpus)())
     opts = {"device": info["device_option"]} if info["device_option"] else {}
     try:
         delegate = load_delegate(lib, opts)

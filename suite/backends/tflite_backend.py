@@ -59,10 +59,7 @@ class TfliteBackend(Backend):
             raise BackendUnavailable("tflite needs a .tflite artefact; the spec names none")
         delegates = []
         if placements.is_edgetpu(self.spec.placement):
-            lib = _EDGETPU_LIB.get(platform.system(), "libedgetpu.so.1")
-            delegate, self.edgetpu = edgetpu.load(self.spec.placement, lib, _tfl.load_delegate)
-            delegates.append(delegate)
-            self.delegate = lib
+            delegates.append(self.load_edgetpu_delegate())
             with open(path, "rb") as f:  # compiled models carry the custom op the delegate runs on the TPU
                 self.compiled = EDGETPU_OP in f.read()
         elif placements.kind(self.spec.placement) != "cpu":
@@ -73,6 +70,15 @@ class TfliteBackend(Backend):
         self.inp = self.interpreter.get_input_details()[0]
         self.out = self.interpreter.get_output_details()[0]
         self._resize(self.spec.batch_size)
+
+    def load_edgetpu_delegate(self, load_delegate: Any = None, list_tpus: Any = None) -> Any:
+        """The EdgeTPU delegate pinned to this copy's accelerator; which one it is goes to self.edgetpu.
+        load_delegate / list_tpus default to tflite's load_delegate and pycoral's list_edge_tpus."""
+        lib = _EDGETPU_LIB.get(platform.system(), "libedgetpu.so.1")
+        delegate, self.edgetpu = edgetpu.load(self.spec.placement, lib, load_delegate or _tfl.load_delegate,
+                                              list_tpus)
+        self.delegate = lib
+        return delegate
 
     def _resize(self, batch: int) -> None:
         if batch != self._batch:
