@@ -35,9 +35,9 @@ def lcm_interval(times_s: Dict[str, float], granularity_s: float, min_s: float, 
     steps = 1
     for m in multiples.values():
         steps = _lcm(steps, m)
-    lcm_s = steps * granularity_s
+    lcm_s = round(steps * granularity_s, 9)  # whole steps: drop float noise such as 0.013000000000000001
     repeats = ceil_div(min_s, lcm_s) if min_s > lcm_s else 1
-    interval = lcm_s * repeats
+    interval = round(lcm_s * repeats, 9)
     capped = interval > max_s
     return {"method": "lcm", "single_inference_s": dict(times_s), "granularity_s": granularity_s,
             "multiples": multiples, "lcm_s": lcm_s, "repeats": repeats, "min_s": min_s, "max_s": max_s,
