@@ -188,6 +188,8 @@ class Workload:
             try:
                 c.result.cpus = pin(c.cpus)
                 body(c)
+                if self.stop.is_set():  # body returned because another copy failed or the run was stopped
+                    c.result.error = "stopped: another copy failed or the run was stopped"
             except threading.BrokenBarrierError:
                 c.result.error = c.result.error or "stopped: another copy failed"
             except BaseException as e:  # noqa: B036 - re-raised in the main thread

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,21 @@ def test_dmp_window_and_cpu_sets(tmp_path: Path, arts: dict[str, Any]) -> None:
     assert [st.copies[0].cpus for st in res.streams] == [[0], [1]]  # read back inside each stream's thread
     assert [st.copies[0].device for st in res.streams] == ["cpu:0", "cpu:1"]
     assert all(st.single_inference_s is None for st in res.streams)
+
+
+def test_a_failing_stream_stops_the_others_and_the_run_is_kept(tmp_path: Path, arts: dict[str, Any]) -> None:
+    # A real runtime error in a copy's thread: ORT refuses an input of the wrong shape (no warm-up, so the
+    # first inference is in the measure phase).
+    bad = StreamSpec(model="mobilenet_v3_small", framework="onnxruntime", input_shape=(3, 32, 32),
+                     artifact=arts["onnxruntime"], threads=1)
+    spec = _spec("onnxruntime", arts, "", workload="placement", threads=1, warmups=0, streams=(bad,),
+                 sync="window", sync_min_s=0.0, sync_max_s=2.0)
+    t0 = time.monotonic()
+    res = run(spec, str(tmp_path), str(arts["models"]))
+    assert time.monotonic() - t0 < 60  # no copy left waiting on a barrier
+    assert res.status == "failed" and "INVALID_ARGUMENT" in res.reason.upper(), res.reason
+    good, failed = res.streams
+    assert "INVALID_ARGUMENT" in failed.copies[0].error.upper()
+    assert good.copies[0].error.startswith("stopped")
+    saved = json.loads((tmp_path / "result.json").read_text())
+    assert saved["status"] == "failed" and len(saved["streams"]) == 2
