@@ -81,6 +81,12 @@ def test_cme_copies_run_at_once_each_with_its_own_runtime(framework: str, copies
     threads = max(1, available_cpus() // copies)
     assert all(c.threads == threads for c in st.copies)
     assert st.placement["threads"]["per_copy"] == threads
+    if framework == "onnxruntime":  # applied per runtime object: each session has its own intra-op pool size
+        assert all(o.get_session_options().intra_op_num_threads == threads for o in objects)
+    if framework == "torch":  # process-wide in torch: set once to the per-copy value, and recorded as such
+        import torch
+
+        assert torch.get_num_threads() == threads and st.placement["threads"]["scope"].startswith("process")
     assert all(len(c.latencies_s) == 8 and len(c.warmup_latencies_s) == 1 for c in st.copies)
     assert len(r.latencies_s) == copies * 8  # top level pools every copy's latencies
     for c in st.copies:
