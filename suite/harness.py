@@ -1,4 +1,4 @@
-"""One run inside the image: load -> build -> warm-up -> measure, with monitors beside it.
+"""One run inside the image: import -> load -> build -> warm-up -> measure, with monitors beside it.
 
 Writes OUTDIR/{result.json, samples.jsonl, monitor.jsonl, env.json} atomically; never to stdout.
 Whatever was measured before a failure is kept in the result.
@@ -14,13 +14,16 @@ from typing import Any, Dict, List, Optional
 
 import psutil
 
-from . import backends, boundcheck, env, inputs, monitors, probes
-from .backends.base import Backend, BackendUnavailable
+from . import boundcheck, env, inputs, monitors, probes, workloads
+from .backends.base import BackendUnavailable
 from .fsutil import write_json, write_jsonl
 from .monitors.base import Monitor, MonitorUnavailable
 from .monitors.psutil_monitor import process_memory
-from .spec import Phase, RunResult, RunSpec
+from .spec import Phase, RunResult, RunSpec, SchemaError
 from .timing import noise_check, summarize
+from .workloads.base import timed_loop
+
+__all__ = ["run", "timed_loop"]
 
 log = logging.getLogger("edgebench.suite")
 
@@ -50,23 +53,19 @@ class _Phases:
             self._name = ""
 
 
-def timed_loop(backend: Backend, batch: Any, n: int, out: List[float]) -> List[float]:
-    """The timed loop every latency comes from: one synchronised timing per inference, appended
-    as it is taken so a failure part-way keeps what was measured."""
-    for _ in range(n):
-        out.append(backend.time_one(batch))
-    return out
-
-
 def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResult:
-    """Run one spec; always returns (and writes) a RunResult, whatever happened."""
+    """Run one spec; always returns (and writes) a RunResult, whatever happened.
+
+    The harness owns phases, monitors, env capture and writing; the workload (suite/workloads) decides how
+    inferences are driven: every copy is created in import, loaded in load, built in build, warmed up in
+    warmup, and measured in measure."""
     if not os.path.isdir(outdir):
         os.makedirs(outdir)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    result = RunResult(run_id=spec.run_id, status="failed", spec=spec.to_dict())
+    result = RunResult(run_id=spec.run_id, status="failed", spec=spec.to_dict(), workload=spec.workload)
     phases = _Phases()
     running: List[Monitor] = []
-    backend: Optional[Backend] = None
+    work: Optional[workloads.Workload] = None
     env_start = env.capture()
     bound_before: Dict[str, Any] = {}
     try:
@@ -76,45 +75,32 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
             m.start()
 
         bound_before = boundcheck.snapshot()
+        work = workloads.create(spec.validate(), models_dir)
         # Importing the runtime is part of a cold start (P2 compares loading with inference).
         phases.begin("import")
-        backend = backends.get(spec.framework)(spec, models_dir)
+        work.create()
         phases.end()
 
         phases.begin("load")
-        backend.load()
+        work.load()
         phases.end()
 
         phases.begin("build")
-        backend.build()
-        if spec.input_dir:
-            batch = inputs.from_folder(spec.input_dir, spec.batch_size, spec.input_shape, backend.layout)
-        else:
-            batch = inputs.synthetic(spec.batch_size, spec.input_shape, backend.layout, spec.seed)
+        work.build()
         if spec.monitor_ready_s > 0:
             time.sleep(spec.monitor_ready_s)
         phases.end()
 
         phases.begin("warmup")
-        timed_loop(backend, batch, spec.warmups, result.warmup_latencies_s)
-        result.warmup_s = result.warmup_latencies_s[0] if result.warmup_latencies_s else None
+        work.warmup()
         phases.end()
 
         phases.begin("measure")
-        t0 = time.perf_counter()
-        timed_loop(backend, batch, spec.iterations, result.latencies_s)
-        backend.synchronize()
-        result.measure_time_s = time.perf_counter() - t0
-        # P1: pad so that slow-sampling profilers see the whole run; pads are not timed samples.
-        while time.perf_counter() - t0 < spec.min_measure_s:
-            backend.time_one(batch)
-            result.pad_inferences += 1
+        work.measure()
         phases.end()
         result.memory.update(process_memory(psutil.Process()))
         result.status = "ok"
-    except BackendUnavailable as e:
-        result.status, result.reason = "failed", str(e)
-    except MonitorUnavailable as e:
+    except (BackendUnavailable, MonitorUnavailable, SchemaError) as e:
         result.status, result.reason = "failed", str(e)
     except inputs.InputError as e:
         result.status, result.reason = "failed", "input: %s" % e
@@ -123,18 +109,18 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     except KeyboardInterrupt:
         result.status, result.reason = "failed", "interrupted"
     except BaseException as e:  # noqa: B036 - every failure becomes a record, never a lost run
-        oom = backend is not None and backend.is_oom(e)
+        oom = work is not None and work.is_oom(e)
         result.status = "oom" if oom else "failed"
         result.reason = "%s: %s" % (type(e).__name__, e)
         traceback.print_exc(file=sys.stderr)
     finally:
         phases.end()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    return _finish(spec, outdir, result, phases, running, backend, env_start, bound_before)
+    return _finish(spec, outdir, result, phases, running, work, env_start, bound_before)
 
 
 def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
-            running: List[Monitor], backend: Optional[Backend],
+            running: List[Monitor], work: Optional[workloads.Workload],
             env_start: Dict[str, Any], bound_before: Dict[str, Any]) -> RunResult:
     # Jetson: GPU memory may escape the memory cgroup; compare while the model is still loaded.
     try:
@@ -149,21 +135,17 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
             row["monitor"] = m.name
             mon_rows.append(row)
     result.phases = phases.done
-    samples = ([{"phase": "warmup", "index": i, "latency_s": v} for i, v in enumerate(result.warmup_latencies_s)]
-               + [{"phase": "measure", "index": i, "latency_s": v} for i, v in enumerate(result.latencies_s)])
-    result.summary = summarize(result.latencies_s)
-    result.inferences = spec.batch_size * len(result.latencies_s)
-    if result.measure_time_s:
-        result.throughput_ips = result.inferences / result.measure_time_s
-    result.noisy, result.noise_reason = noise_check(result.summary, spec.cv_threshold)
-    if backend is not None:
+    if work is not None:
         try:
-            result.placement = backend.placement()
-        except Exception as e:  # placement is metadata; its failure must not lose the measurement
-            result.placement = {"requested": spec.placement, "error": str(e)}
+            work.fill(result)
+        except Exception as e:  # never lose the record over its bookkeeping
+            result.reason = (result.reason + "; " if result.reason else "") + "fill failed: %s" % e
+    samples = _samples(result)
+    result.summary = summarize(result.latencies_s)
+    result.noisy, result.noise_reason = noise_check(result.summary, spec.cv_threshold)
     peak = _rusage_maxrss_mb()
     result.memory["ru_maxrss_mb"] = peak
-    env_end = env.capture(backend.versions() if backend is not None else None)
+    env_end = env.capture(work.versions() if work is not None else None)
     cg = env_end.get("cgroup", {})
     result.memory["cgroup_peak_mb"] = _mib(cg.get("memory_peak_bytes"))
     result.env = {"start": env_start, "end": env_end}
@@ -174,6 +156,17 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
     write_json(os.path.join(outdir, "env.json"), result.env)
     write_json(os.path.join(outdir, "result.json"), result.to_dict())
     return result
+
+
+def _samples(result: RunResult) -> List[Dict[str, Any]]:
+    """samples.jsonl rows: per stream and copy, warm-up then measure (v1 rows had no stream/copy: "0", 0)."""
+    rows: List[Dict[str, Any]] = []
+    for st in result.streams:
+        for c in st.copies:
+            for phase, values in (("warmup", c.warmup_latencies_s), ("measure", c.latencies_s)):
+                rows += [{"phase": phase, "index": i, "latency_s": v, "stream": st.stream_id, "copy": c.copy}
+                         for i, v in enumerate(values)]
+    return rows
 
 
 def _mib(v: Optional[float]) -> Optional[float]:

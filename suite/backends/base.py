@@ -1,11 +1,14 @@
 """The backend interface every runtime implements. One synchronising timer per backend."""
 
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from ..spec import RunSpec
+from ..spec import RunSpec, StreamSpec
+
+# A backend runs one StreamSpec; a RunSpec is taken as its stream 0 (single-model callers, e.g. accuracy).
+AnySpec = Union[StreamSpec, RunSpec]
 
 
 class BackendUnavailable(RuntimeError):
@@ -18,9 +21,13 @@ class Backend:
     precisions: Tuple[str, ...] = ("fp32",)
     placements: Tuple[str, ...] = ("cpu",)
 
-    def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
-        self.spec = spec
+    def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
+        self.spec: StreamSpec = spec.stream_specs()[0] if isinstance(spec, RunSpec) else spec
         self.models_dir = models_dir
+
+    def runtime_object(self) -> Any:
+        """The runtime object inferences go through (session, interpreter, module, context): one per copy."""
+        return None
 
     def artifact_path(self) -> Optional[str]:
         import os

@@ -8,8 +8,7 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 import onnxruntime as ort
 
-from ..spec import RunSpec
-from .base import Backend, BackendUnavailable
+from .base import AnySpec, Backend, BackendUnavailable
 
 _PROVIDERS = {
     "cpu": ["CPUExecutionProvider"],
@@ -23,7 +22,7 @@ class OnnxRuntimeBackend(Backend):
     precisions = ("fp32", "fp16", "int8")
     placements = ("cpu", "cuda", "tensorrt")
 
-    def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
+    def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)
         self.session: Optional[ort.InferenceSession] = None
         self.input_name = ""
@@ -103,6 +102,9 @@ class OnnxRuntimeBackend(Backend):
         if "precision" in found:
             found["matches_spec"] = found["precision"] == self.spec.precision
         return found
+
+    def runtime_object(self) -> Any:
+        return self.session
 
     def infer(self, batch: np.ndarray) -> Any:
         assert self.session is not None, "load() first"

@@ -20,9 +20,8 @@ import tensorrt as trt
 
 from ..fsutil import sha256_file, write_bytes
 from ..models import compilers
-from ..spec import RunSpec
 from . import cudamem
-from .base import Backend, BackendUnavailable
+from .base import AnySpec, Backend, BackendUnavailable
 from .tensorrt_support import (
     cache_root,
     calibration_id,
@@ -49,9 +48,9 @@ class TensorRTBackend(Backend):
     precisions = ("fp32", "fp16", "int8")
     placements = ("cuda", "dla")
 
-    def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
+    def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)
-        self.kind, self.index = self._parse_placement(spec.placement)
+        self.kind, self.index = self._parse_placement(self.spec.placement)
         self.onnx = ""
         self.onnx_sha256 = ""
         self.gpu: Dict[str, Any] = {}
@@ -270,6 +269,9 @@ class TensorRTBackend(Backend):
         for t in self.io:
             if not t.is_input:
                 dev.dtoh(t.host, t.device)
+
+    def runtime_object(self) -> Any:
+        return self.context  # one execution context per copy
 
     def infer(self, batch: np.ndarray) -> Any:
         assert self.dev is not None

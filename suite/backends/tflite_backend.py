@@ -11,8 +11,9 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from ..spec import RunSpec
-from .base import Backend, BackendUnavailable
+from .. import placements
+from . import edgetpu
+from .base import AnySpec, Backend, BackendUnavailable
 
 try:
     import ai_edge_litert as _pkg
@@ -37,14 +38,15 @@ class TfliteBackend(Backend):
     name = "tflite"
     layout = "NHWC"
     precisions = ("fp32", "fp16", "int8")
-    placements = ("cpu", "edgetpu")
+    placements = ("cpu", "edgetpu", "usb", "pci")
 
-    def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
+    def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)
         self.interpreter: Any = None
         self.inp: Dict[str, Any] = {}
         self.out: Dict[str, Any] = {}
         self.delegate = ""
+        self.edgetpu: Dict[str, Any] = {}  # which accelerator this interpreter is pinned to
         self.compiled = False
         self._batch = -1
 
@@ -56,25 +58,27 @@ class TfliteBackend(Backend):
         if not path:
             raise BackendUnavailable("tflite needs a .tflite artefact; the spec names none")
         delegates = []
-        if self.spec.placement.startswith("edgetpu"):
-            lib = _EDGETPU_LIB.get(platform.system(), "libedgetpu.so.1")
-            opts = {"device": self.spec.placement.split(":", 1)[1]} if ":" in self.spec.placement else {}
-            try:
-                delegates.append(_tfl.load_delegate(lib, opts))
-            except (ValueError, OSError) as e:
-                raise BackendUnavailable("placement %r: cannot load the EdgeTPU delegate %s (%s); is the "
-                                         "accelerator plugged in and libedgetpu installed?"
-                                         % (self.spec.placement, lib, e)) from e
-            self.delegate = lib
+        if placements.is_edgetpu(self.spec.placement):
+            delegates.append(self.load_edgetpu_delegate())
             with open(path, "rb") as f:  # compiled models carry the custom op the delegate runs on the TPU
                 self.compiled = EDGETPU_OP in f.read()
-        elif self.spec.placement != "cpu":
-            raise BackendUnavailable("tflite: unknown placement %r; use cpu or edgetpu[:N]" % self.spec.placement)
+        elif placements.kind(self.spec.placement) != "cpu":
+            raise BackendUnavailable("tflite: unknown placement %r; use cpu[:N], edgetpu[:N], usb[:N] or pci[:N]"
+                                     % self.spec.placement)
         self.interpreter = _tfl.Interpreter(model_path=path, num_threads=self.spec.threads or None,
                                             experimental_delegates=delegates or None)
         self.inp = self.interpreter.get_input_details()[0]
         self.out = self.interpreter.get_output_details()[0]
         self._resize(self.spec.batch_size)
+
+    def load_edgetpu_delegate(self, load_delegate: Any = None, list_tpus: Any = None) -> Any:
+        """The EdgeTPU delegate pinned to this copy's accelerator; which one it is goes to self.edgetpu.
+        load_delegate / list_tpus default to tflite's load_delegate and pycoral's list_edge_tpus."""
+        lib = _EDGETPU_LIB.get(platform.system(), "libedgetpu.so.1")
+        delegate, self.edgetpu = edgetpu.load(self.spec.placement, lib, load_delegate or _tfl.load_delegate,
+                                              list_tpus)
+        self.delegate = lib
+        return delegate
 
     def _resize(self, batch: int) -> None:
         if batch != self._batch:
@@ -95,6 +99,9 @@ class TfliteBackend(Backend):
             return np.asarray(np.clip(q, info.min, info.max).astype(dtype))
         return np.asarray(batch.astype(dtype, copy=False))
 
+    def runtime_object(self) -> Any:
+        return self.interpreter
+
     def infer(self, batch: np.ndarray) -> Any:
         assert self.interpreter is not None, "load() first"
         self._resize(int(batch.shape[0]))
@@ -109,8 +116,11 @@ class TfliteBackend(Backend):
     def placement(self) -> Dict[str, Any]:
         # The delegate runs only the custom op edgetpu_compiler makes; an uncompiled model runs wholly on the CPU.
         actual = "edgetpu" if self.delegate and self.compiled else "cpu"
-        out = {"requested": self.spec.placement, "actual": actual, "delegate": self.delegate or None,
-               "fell_back": actual != self.spec.placement.split(":")[0]}
+        wanted = "edgetpu" if placements.is_edgetpu(self.spec.placement) else placements.kind(self.spec.placement)
+        out: Dict[str, Any] = {"requested": self.spec.placement, "actual": actual,
+                               "delegate": self.delegate or None, "fell_back": actual != wanted}
+        if self.edgetpu:
+            out["edgetpu"] = self.edgetpu
         if self.delegate and not self.compiled:
             out["fell_back_reason"] = "the model was not compiled by edgetpu_compiler: every op ran on the CPU"
         return out

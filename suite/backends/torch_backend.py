@@ -7,8 +7,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 
-from ..spec import RunSpec
-from .base import Backend, BackendUnavailable
+from .base import AnySpec, Backend, BackendUnavailable
 
 
 def build_model(name: str, num_classes: int = 1000) -> "torch.nn.Module":
@@ -76,12 +75,12 @@ class TorchBackend(Backend):
     precisions = ("fp32", "fp16")
     placements = ("cpu", "cuda")
 
-    def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
+    def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)
         self.device = torch.device("cpu")
-        self.dtype = torch.float16 if spec.precision == "fp16" else torch.float32
+        self.dtype = torch.float16 if self.spec.precision == "fp16" else torch.float32
         self.model: Optional[torch.nn.Module] = None
-        self.cuda = spec.placement.startswith("cuda")
+        self.cuda = self.spec.placement.startswith("cuda")
         self._grad = getattr(torch, "inference_mode", torch.no_grad)
 
     def versions(self) -> Dict[str, str]:
@@ -106,7 +105,7 @@ class TorchBackend(Backend):
     def load(self) -> None:
         if self.spec.precision not in self.precisions:
             raise BackendUnavailable("torch backend runs %s, not %r" % ("/".join(self.precisions), self.spec.precision))
-        if self.spec.threads:
+        if self.spec.threads:  # process-wide: every copy of a concurrent run sets the same per-copy value
             torch.set_num_threads(self.spec.threads)
         if self.cuda:
             if not torch.cuda.is_available():
@@ -116,6 +115,9 @@ class TorchBackend(Backend):
         torch.manual_seed(self.spec.seed)
         model = load_model(self.spec.model, self.spec.num_classes, self.artifact_path())
         self.model = model.to(self.device, self.dtype)
+
+    def runtime_object(self) -> Any:
+        return self.model
 
     def infer(self, batch: np.ndarray) -> Any:
         assert self.model is not None, "load() first"
