@@ -33,7 +33,7 @@ lint: setup
 	rm -rf build/mypy && mkdir -p build/mypy/edgebench && ln -s ../../../cli build/mypy/edgebench/cli && \
 	  ln -s ../../../suite build/mypy/edgebench/suite
 	cd build/mypy && MYPYPATH=. ../../$(BIN)/mypy --config-file ../../pyproject.toml -p edgebench
-	$(BIN)/edgebench schema --out build/schemas >/dev/null && diff -r build/schemas schemas
+	rm -rf build/schemas && $(BIN)/edgebench schema --out build/schemas >/dev/null && diff -r build/schemas schemas
 	$(BIN)/hadolint images/*/*.Dockerfile
 	$(BIN)/zizmor --offline --persona pedantic .github/workflows
 
