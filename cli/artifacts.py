@@ -1,6 +1,6 @@
 """Model artefacts a plan needs, made once into a cache folder and shared by every run.
 
-Made by the suite itself (`python -m edgebench.suite.models make`) in a subprocess: the host process
+Made by the suite itself (`python -m edgebench.suite.artefacts make`) in a subprocess: the host process
 never imports a runtime. Each folder's manifest.json records a content key: a hash of everything that
 decides the file's bytes (format, architecture, shape, classes, seed, precision, calibration data,
 weights file, and the versions of the tools that make it). An artefact whose manifest carries the same
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from edgebench.suite.fsutil import sha256_file
-from edgebench.suite.models import zoo
+from edgebench.suite.nets import zoo
 from edgebench.suite.spec import RunSpec
 
 from .errors import InputError
@@ -165,7 +165,7 @@ def manifest(models_dir: Path, art: Artifact) -> Optional[dict[str, Any]]:
 
 def export_command(art: Artifact, out: Path, python: Optional[str] = None, key: Optional[str] = None,
                    result: Optional[Path] = None) -> list[str]:
-    cmd = [python or sys.executable, "-m", "edgebench.suite.models", "make", "--format", art.format,
+    cmd = [python or sys.executable, "-m", "edgebench.suite.artefacts", "make", "--format", art.format,
            "--model", art.model, "--input", ",".join(str(v) for v in art.input_shape),
            "--num-classes", str(art.num_classes), "--seed", str(art.seed), "--precision", art.precision,
            "--out", str(out)]
@@ -198,7 +198,7 @@ def ensure(art: Artifact, models_dir: Path, python: Optional[str] = None,
     if proc.returncode != 0:
         if not any(out.iterdir()):
             out.rmdir()  # nothing half-made stays in the cache
-        lines = [ln for ln in proc.stderr.strip().splitlines() if "edgebench.suite.models" in ln or "Error" in ln]
+        lines = [ln for ln in proc.stderr.strip().splitlines() if "edgebench.suite.artefacts" in ln or "Error" in ln]
         tail = "\n".join((lines or proc.stderr.strip().splitlines())[-5:])
         raise InputError(art.key, "model", "could not make the artefact (exit %d):\n%s" % (proc.returncode, tail))
     made = manifest(models_dir, art)

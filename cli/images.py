@@ -33,6 +33,9 @@ ROOT = devices.ROOT
 IMAGES_DIR = devices.IMAGES_DIR
 LOCK_FILE = IMAGES_DIR / "versions.lock"
 SUITE_DIR = ROOT / "suite"
+# suite/ sub-packages that never run inside a device image (host-side converters and checks): left out of
+# every build context, so of every image and its content hash; editing them retags no image.
+HOST_ONLY = ("artefacts",)
 BASE_REPO = "edgebench/base-debian12"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 ARCHES = ("amd64", "arm64")
@@ -120,7 +123,8 @@ def base_ref(arch: str) -> str:
 
 
 def content_hash(dockerfile: Path, args: dict[str, str], suite_dir: Path = SUITE_DIR) -> str:
-    """What decides an image's contents: its Dockerfile, the lock values it reads, and the suite."""
+    """What decides an image's contents: its Dockerfile, the lock values it reads, and the suite files it
+    carries (_suite_files: not suite/artefacts)."""
     h = hashlib.sha256()
     h.update(dockerfile.read_bytes())
     h.update(json.dumps(sorted(args.items())).encode())
@@ -130,8 +134,9 @@ def content_hash(dockerfile: Path, args: dict[str, str], suite_dir: Path = SUITE
 
 
 def _suite_files(suite_dir: Path) -> list[Path]:
+    """The suite files an image carries: every .py / py.typed except bytecode and the HOST_ONLY packages."""
     return sorted(p for p in suite_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                  and p.suffix in (".py", ".typed"))
+                  and p.suffix in (".py", ".typed") and p.relative_to(suite_dir).parts[0] not in HOST_ONLY)
 
 
 def image_spec(device: str, framework: str, lock_path: Path = LOCK_FILE) -> ImageSpec:
@@ -359,7 +364,7 @@ def source_revision() -> str:
 
 
 def build_context(spec: ImageSpec, suite_dir: Path = SUITE_DIR, ca_bundle: Path = HOST_CA) -> io.BytesIO:
-    """The build context as a tar: the Dockerfile, the suite, and the host's CA bundle, which pip in the
+    """The build context as a tar: the Dockerfile, the suite (less HOST_ONLY), and the host's CA bundle, which pip in the
     build uses to reach the package index (sites behind a TLS-inspecting proxy need it)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:

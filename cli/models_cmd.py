@@ -1,6 +1,6 @@
 """`edgebench models`: the artefact cache, FLOPs/MACs/parameters, making, pruning and accuracy checks.
 
-Every command that needs a runtime runs `python -m edgebench.suite.models` in a subprocess and reads the
+Every command that needs a runtime runs `python -m edgebench.suite.artefacts` in a subprocess and reads the
 JSON answer it writes to a file: the host process never imports torch or TensorFlow.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from edgebench.suite.models import zoo
+from edgebench.suite.nets import zoo
 from rich.console import Console
 from rich.table import Table
 
@@ -60,14 +60,14 @@ def _check_model(model: str, framework: str, precision: str = "fp32") -> None:
 
 
 def suite_call(args: list[str]) -> dict[str, Any]:
-    """Run `python -m edgebench.suite.models ARGS --result FILE` and return the JSON it wrote."""
+    """Run `python -m edgebench.suite.artefacts ARGS --result FILE` and return the JSON it wrote."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        proc = subprocess.run([sys.executable, "-m", "edgebench.suite.models"] + args + ["--result", str(result)],
+        proc = subprocess.run([sys.executable, "-m", "edgebench.suite.artefacts"] + args + ["--result", str(result)],
                               capture_output=True, text=True)
         if proc.returncode != 0 or not result.exists():
             lines = proc.stderr.strip().splitlines()
-            mine = [ln for ln in lines if ln.startswith("edgebench.suite.models")]
+            mine = [ln for ln in lines if ln.startswith("edgebench.suite.artefacts")]
             raise InputError(" ".join(args[:3]), "model", "failed (exit %d): %s"
                              % (proc.returncode, "\n".join((mine or lines)[-5:])))
         data = json.loads(result.read_text())

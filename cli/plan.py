@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from edgebench.suite.models import zoo
+from edgebench.suite.nets import zoo
 from edgebench.suite.spec import Limits, RunSpec
 
 from . import devices, yamlfile

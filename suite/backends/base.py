@@ -8,6 +8,10 @@ import numpy as np
 from ..spec import RunSpec
 
 
+class ToolMissing(OSError):
+    """The compiler or tool this step needs is not installed here."""
+
+
 class BackendUnavailable(RuntimeError):
     """The runtime this backend needs is not installed, or cannot run the spec here."""
 

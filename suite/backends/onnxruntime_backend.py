@@ -93,7 +93,7 @@ class OnnxRuntimeBackend(Backend):
     def _graph_evidence(self) -> Dict[str, Any]:
         """The precision the loaded graph really has (Q/DQ nodes, float16 initialisers), and whether it is
         the precision the spec asked for."""
-        from ..models.onnx_precision import read_evidence
+        from ..nets.onnx_meta import read_evidence
 
         try:
             found = read_evidence(self.session)

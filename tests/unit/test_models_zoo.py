@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from edgebench.cli import artifacts
-from edgebench.suite.models import zoo
-from edgebench.suite.models.accuracy import compare, topk
-from edgebench.suite.models.export import agreement
-from edgebench.suite.models.quantise import TOLERANCE, within
+from edgebench.suite.artefacts.accuracy import compare, topk
+from edgebench.suite.artefacts.agreement import TFLITE_TOLERANCES as TOLERANCE
+from edgebench.suite.artefacts.agreement import agreement
+from edgebench.suite.artefacts.quantise import within
+from edgebench.suite.nets import zoo
 from edgebench.suite.spec import RunSpec
 
 
