@@ -364,8 +364,8 @@ def source_revision() -> str:
 
 
 def build_context(spec: ImageSpec, suite_dir: Path = SUITE_DIR, ca_bundle: Path = HOST_CA) -> io.BytesIO:
-    """The build context as a tar: the Dockerfile, the suite (less HOST_ONLY), and the host's CA bundle, which pip in the
-    build uses to reach the package index (sites behind a TLS-inspecting proxy need it)."""
+    """The build context as a tar: the Dockerfile, the suite (less HOST_ONLY), and the host's CA bundle, which
+    pip in the build uses to reach the package index (sites behind a TLS-inspecting proxy need it)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
         tf.add(str(spec.dockerfile), arcname="Dockerfile")
