@@ -21,21 +21,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional
 
+from edgebench.suite import registry
 from edgebench.suite.fsutil import sha256_file
 from edgebench.suite.nets import zoo
 from edgebench.suite.spec import RunSpec
 
 from .errors import InputError
 
-EXTENSIONS = {"torch": "pt", "onnx": "onnx", "tflite": "tflite", "edgetpu": "tflite"}
-# Distributions whose versions change an artefact of each format (what the exporter imports).
-TOOLS = {
-    "torch": ("torch", "torchvision"),
-    "onnx": ("torch", "torchvision", "onnx", "onnxruntime"),
-    "tflite": ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"),
-    "edgetpu": ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"),  # plus edgetpu_compiler's version
-}
-PRUNE_TOOLS = ("torch-pruning",)
+# Per format (suite/registry.py FORMATS): the file suffix and the distributions whose versions change an
+# artefact (what the exporter imports); an EdgeTPU artefact adds edgetpu_compiler's version.
+EXTENSIONS = {name: f.suffix for name, f in registry.FORMATS.items()}
+TOOLS = {name: f.tools for name, f in registry.FORMATS.items()}
+PRUNE_TOOLS = registry.PRUNE_TOOLS
 # Bump when the exporter's own logic changes what it writes.
 EXPORTER_REVISION = 2
 
@@ -72,7 +69,7 @@ class Artifact:
 
 def artifact_for(spec: RunSpec) -> Optional[Artifact]:
     """The artefact a run reads: a torch state dict for torch, an export for the others."""
-    fmt = "torch" if spec.framework == "torch" else zoo.artifact_format(spec.framework)
+    fmt = registry.format_of(spec.framework)
     if not fmt:
         return None
     if fmt == "tflite" and spec.placement.startswith("edgetpu"):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from edgebench.suite import registry
 from edgebench.suite.nets import zoo
 from rich.console import Console
 from rich.table import Table
@@ -105,9 +106,9 @@ def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000,
              layers: Annotated[bool, typer.Option("--layers", help="one row per layer")] = False,
              as_json: JsonOpt = False) -> None:
     """FLOPs and MACs (both, labelled), parameters, per layer with --layers; P5's formulas."""
-    if framework not in zoo.FRAMEWORKS:
+    if framework not in registry.FRAMEWORKS:
         raise InputError("--framework", "framework", "expected one of %s, got %r"
-                         % (", ".join(sorted(zoo.FRAMEWORKS)), framework))
+                         % (", ".join(sorted(registry.FRAMEWORKS)), framework))
     _check_model(model, framework)
     shape = _shape(input, model, framework)
     info = suite_call(["info", "--model", model, "--input", ",".join(map(str, shape)),
@@ -149,7 +150,9 @@ PrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, fp16 or in
 CalibOpt = Annotated[Optional[Path], typer.Option("--calib-dir", help="images for INT8 calibration / Taylor")]
 WeightsOpt = Annotated[Optional[Path], typer.Option("--weights", help="local weights file (else random)")]
 
-_FRAMEWORK_OF = {"onnx": "onnxruntime", "tflite": "tflite", "torch": "torch", "edgetpu": "tflite"}
+# artefact format -> the framework whose zoo and precisions a `models make` of it is checked against (onnx:
+# onnxruntime, the first of the frameworks reading it; edgetpu: tflite).
+_FRAMEWORK_OF = {fmt: registry.frameworks_reading(fmt)[0] for fmt in registry.FORMATS}
 
 
 def _make(model: str, fmt: str, precision: str, input: Optional[str], num_classes: int, seed: int,
@@ -240,9 +243,10 @@ def accuracy_cmd(model: str, data: Annotated[Path, typer.Option("--data", help="
     """Top-1/top-5 per precision on a local data set; exits 1 when a precision loses more than --max-drop."""
     if not data.is_dir():
         raise InputError(str(data), "data", "the data set folder does not exist")
-    fmt = {v: k for k, v in _FRAMEWORK_OF.items()}.get(framework)
-    if fmt is None:
-        raise InputError("--framework", "framework", "expected onnxruntime, tflite or torch, got %r" % framework)
+    if framework not in set(_FRAMEWORK_OF.values()):
+        raise InputError("--framework", "framework", "expected %s, got %r"
+                         % (", ".join(sorted(set(_FRAMEWORK_OF.values()))), framework))
+    fmt = registry.format_of(framework)  # tflite: the plain TFLite artefact (not its EdgeTPU compilation)
     shape = _shape(input, model, framework)
     results = []
     for precision in [p.strip() for p in precisions.split(",") if p.strip()]:

@@ -12,7 +12,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 SCHEMA_VERSION = 1
 
 STATUSES = ("ok", "failed", "oom", "killed", "timeout", "skipped")
-PRECISIONS = ("fp32", "fp16", "int8")
 
 # Fields that do not change what is measured, so they stay out of the run id.
 _ID_EXCLUDE = ("campaign", "expect", "timeout_s", "schema_version")

@@ -5,6 +5,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from .. import registry
 from ..spec import RunSpec
 
 
@@ -19,8 +20,14 @@ class BackendUnavailable(RuntimeError):
 class Backend:
     name = "base"
     layout = "NCHW"  # input layout the model expects
-    precisions: Tuple[str, ...] = ("fp32",)
+    precisions: Tuple[str, ...] = ("fp32",)  # set from suite/registry.py for each framework
     placements: Tuple[str, ...] = ("cpu",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fw = registry.FRAMEWORKS.get(cls.name)
+        if fw is not None:  # what a framework runs is declared once, in the registry
+            cls.precisions, cls.placements = fw.precisions, fw.placements
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
         self.spec = spec

@@ -20,8 +20,6 @@ _PROVIDERS = {
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
-    precisions = ("fp32", "fp16", "int8")
-    placements = ("cpu", "cuda", "tensorrt")
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)

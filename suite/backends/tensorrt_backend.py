@@ -45,8 +45,6 @@ class _IO:
 
 class TensorRTBackend(Backend):
     name = "tensorrt"
-    precisions = ("fp32", "fp16", "int8")
-    placements = ("cuda", "dla")
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)

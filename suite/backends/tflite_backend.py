@@ -36,8 +36,6 @@ def runtime_version() -> str:
 class TfliteBackend(Backend):
     name = "tflite"
     layout = "NHWC"
-    precisions = ("fp32", "fp16", "int8")
-    placements = ("cpu", "edgetpu")
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)

@@ -14,8 +14,6 @@ from .base import Backend, BackendUnavailable
 
 class TorchBackend(Backend):
     name = "torch"
-    precisions = ("fp32", "fp16")
-    placements = ("cpu", "cuda")
 
     def __init__(self, spec: RunSpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)
