@@ -65,17 +65,19 @@ FRAMEWORKS: Dict[str, Framework] = {f.name: f for f in (
 MONITORS: Dict[str, MonitorInfo] = {m.name: m for m in (
     MonitorInfo("psutil", "psutil_monitor:PsutilMonitor", "process", {
         "proc_cpu_percent": "%", "sys_cpu_percent": "%", "rss_mb": "MiB", "pss_mb": "MiB", "uss_mb": "MiB",
-        "sys_mem_used_mb": "MiB", "swap_used_mb": "MiB", "cgroup_mem_mb": "MiB", "cgroup_swap_mb": "MiB",
-        "full_interval_s": "s"}, False, False, 99, True),
+        "sys_mem_used_mb": "MiB", "swap_used_mb": "MiB", "cgroup_mem_mb": "MiB", "cgroup_swap_mb": "MiB"},
+        False, False, 99, True),
     MonitorInfo("ina219", "ina219_monitor:Ina219Monitor", "power-meter", {
         "power_w": "W", "bus_v": "V", "supply_v": "V", "current_a": "A"}, True, False, 0, False),
     MonitorInfo("jtop", "jtop_monitor:JtopMonitor", "board", {
-        "power_w": "W", "cpu_util_percent": "%", "gpu_util_percent": "%", "emc_util_percent": "%",
-        "gpu_freq_mhz": "MHz", "ram_used_fraction": "1", "cpu_count": "1", "cpu_online": "1"}, True, False, 1, False),
+        "power_w": "W", "rail_NAME_w": "W", "temp_NAME_c": "degC", "cpu_util_percent": "%",
+        "gpu_util_percent": "%", "emc_util_percent": "%", "gpu_freq_mhz": "MHz", "ram_used_fraction": "1",
+        "cpu_count": "1", "cpu_online": "1"}, True, False, 1, False),
     MonitorInfo("tegrastats", "tegrastats_monitor:TegrastatsMonitor", "board", {
-        "power_w": "W", "rail_NAME_w": "W", "cpu_util_percent": "%", "gpu_util_percent": "%",
-        "emc_util_percent": "%", "gpu_freq_mhz": "MHz", "emc_freq_mhz": "MHz", "ram_used_mb": "MiB",
-        "ram_total_mb": "MiB", "swap_used_mb": "MiB", "swap_total_mb": "MiB"}, True, False, 2, False),
+        "power_w": "W", "rail_NAME_w": "W", "temp_NAME_c": "degC", "cpu_util_percent": "%",
+        "gpu_util_percent": "%", "emc_util_percent": "%", "gpu_freq_mhz": "MHz", "emc_freq_mhz": "MHz",
+        "cpu_freq_mhz_max": "MHz", "cpu_count": "1", "cpu_online": "1", "ram_used_mb": "MiB", "ram_total_mb": "MiB",
+        "swap_used_mb": "MiB", "swap_total_mb": "MiB"}, True, False, 2, False),
     MonitorInfo("nvml", "nvml_monitor:NvmlMonitor", "gpu", {
         "power_w": "W", "gpu_util_percent": "%", "gpu_mem_util_percent": "%", "gpu_mem_used_mb": "MiB",
         "gpu_freq_mhz": "MHz", "temp_gpu_c": "degC"}, True, False, 3, False),
