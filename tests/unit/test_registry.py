@@ -16,7 +16,7 @@ from edgebench.suite import backends, monitors, registry
 from edgebench.suite.nets import zoo
 from edgebench.suite.spec import RunSpec
 
-from tests.conftest import has_module, need
+from tests.conftest import need
 
 SUITE = Path(registry.__file__).parent
 DATA = Path(__file__).resolve().parent.parent / "data" / "recordings"
