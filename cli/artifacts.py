@@ -157,7 +157,16 @@ def manifest(models_dir: Path, art: Artifact) -> Optional[dict[str, Any]]:
         data = json.loads(path.read_text())
     except ValueError:
         return None
-    return data if isinstance(data, dict) else None
+    return upgrade_manifest(data) if isinstance(data, dict) else None
+
+
+def upgrade_manifest(data: dict[str, Any]) -> dict[str, Any]:
+    """A manifest in today's names. Before the units rule (`*_mb` is MiB) manifests held the file size in
+    decimal megabytes as `size_mb` (top level and in `derived_from`): it is `size_mb_decimal` now."""
+    for part in (data, data.get("derived_from")):
+        if isinstance(part, dict) and "size_mb" in part:
+            part.setdefault("size_mb_decimal", part.pop("size_mb"))
+    return data
 
 
 def export_command(art: Artifact, out: Path, python: Optional[str] = None, key: Optional[str] = None,
@@ -215,6 +224,7 @@ def cached(models_dir: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
         if isinstance(data, dict):
+            data = upgrade_manifest(data)
             data["key"] = path.parent.name
             data["present"] = (path.parent / str(data.get("file", ""))).exists()
             rows.append(data)

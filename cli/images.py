@@ -42,6 +42,7 @@ ARCHES = ("amd64", "arm64")
 # Build arguments filled in by the builder, not the lock (labels only: they do not change the hash).
 META_ARGS = ("BASE_IMAGE", "EDGEBENCH_VERSION", "SOURCE_REVISION", "IMAGE_HASH")
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+MIB = float(1 << 20)  # image sizes: *_mb is MiB (README, Development: units)
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?\s*$")
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -232,7 +233,7 @@ def bootstrap_base(arch: str, cli: Any, force: bool = False, log: Log = _quiet,
     ref = base_ref(arch)
     found = None if force else find_image(cli, ref)
     if found is not None:
-        return Made(ref=ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / 1e6)
+        return Made(ref=ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / MIB)
     debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if os.path.exists("/usr/sbin/debootstrap")
                                                   else None)
     if debootstrap is None:
@@ -283,8 +284,8 @@ def bootstrap_base(arch: str, cli: Any, force: bool = False, log: Log = _quiet,
     img = find_image(cli, ref)
     if img is None:
         raise ImageError("the engine did not keep %s after loading it" % ref)
-    made.id, made.size_mb, made.seconds = img.id, img.attrs.get("Size", 0) / 1e6, time.monotonic() - t_all
-    log("%s %s (%.0f MB) in %.0f s" % (ref, img.id[:19], made.size_mb, made.seconds))
+    made.id, made.size_mb, made.seconds = img.id, img.attrs.get("Size", 0) / MIB, time.monotonic() - t_all
+    log("%s %s (%.0f MiB) in %.0f s" % (ref, img.id[:19], made.size_mb, made.seconds))
     return made
 
 
@@ -383,7 +384,7 @@ def build(spec: ImageSpec, cli: Any, base: Optional[str] = None, force: bool = F
     """Build spec.ref unless the engine has it (same tag = same Dockerfile, lock values and suite)."""
     found = None if force else find_image(cli, spec.ref)
     if found is not None:
-        return Made(ref=spec.ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / 1e6)
+        return Made(ref=spec.ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / MIB)
     base = base or spec.base or base_ref(spec.arch)
     if find_image(cli, base) is None:
         if base.startswith(BASE_REPO + ":"):
@@ -406,8 +407,8 @@ def build(spec: ImageSpec, cli: Any, base: Optional[str] = None, force: bool = F
     if img is None:
         raise ImageError("the build of %s ended without an image" % spec.ref)
     img.tag(spec.repository, "latest")
-    made = Made(ref=spec.ref, id=img.id, seconds=time.monotonic() - t0, size_mb=img.attrs.get("Size", 0) / 1e6)
-    log("%s %s (%.0f MB) in %.0f s" % (spec.ref, img.id[:19], made.size_mb, made.seconds))
+    made = Made(ref=spec.ref, id=img.id, seconds=time.monotonic() - t0, size_mb=img.attrs.get("Size", 0) / MIB)
+    log("%s %s (%.0f MiB) in %.0f s" % (spec.ref, img.id[:19], made.size_mb, made.seconds))
     return made
 
 
@@ -441,7 +442,7 @@ def list_images(cli: Any) -> list[dict[str, Any]]:
             continue
         labels = img.attrs.get("Config", {}).get("Labels") or {}
         used = [current[t] for t in tags if t in current]
-        rows.append({"tags": sorted(tags), "id": img.id, "size_mb": round(img.attrs.get("Size", 0) / 1e6, 1),
+        rows.append({"tags": sorted(tags), "id": img.id, "size_mb": round(img.attrs.get("Size", 0) / MIB, 1),
                      "arch": img.attrs.get("Architecture"), "created": img.attrs.get("Created"),
                      "current_for": ["%s/%s" % u for u in used],
                      "revision": labels.get("org.opencontainers.image.revision")})

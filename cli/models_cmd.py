@@ -75,24 +75,24 @@ def suite_call(args: list[str]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"result": data}
 
 
-def _mb(n: Any) -> str:
-    return "%.2f" % (float(n) / 1e6) if isinstance(n, (int, float)) else ""
+def _mib(n: Any) -> str:
+    return "%.2f" % (float(n) / 2 ** 20) if isinstance(n, (int, float)) else ""
 
 
 @models_app.command("list")
 def list_cmd(models: ModelsDir = artifacts.DEFAULT_DIR, as_json: JsonOpt = False) -> None:
-    """The artefact cache: one row per artefact with size (bytes, MB), parameters, shapes and versions."""
+    """The artefact cache: one row per artefact with size (bytes, MiB), parameters, shapes and versions."""
     rows = artifacts.cached(models)
     if as_json:
         _emit({"models_dir": str(models), "artifacts": rows})
         return
     table = Table(title="%s: %d artefacts" % (models, len(rows)))
-    for col in ("key", "format", "precision", "bytes", "MB", "params", "input", "output", "versions"):
+    for col in ("key", "format", "precision", "bytes", "MiB", "params", "input", "output", "versions"):
         table.add_column(col, overflow="fold")
     for r in rows:
         versions = " ".join("%s=%s" % kv for kv in sorted((r.get("versions") or {}).items()))
         table.add_row(r["key"] + ("" if r["present"] else " (file missing)"), str(r.get("format", "")),
-                      str(r.get("precision", "")), str(r.get("size_bytes", "")), _mb(r.get("size_bytes")),
+                      str(r.get("precision", "")), str(r.get("size_bytes", "")), _mib(r.get("size_bytes")),
                       str(r.get("parameters", "")), "x".join(str(v) for v in r.get("input_shape", [])),
                       "x".join(str(v) for v in r.get("output_shape", [])), versions)
     out.print(table)
@@ -177,8 +177,8 @@ def _make(model: str, fmt: str, precision: str, input: Optional[str], num_classe
 
 
 def _print_made(man: dict[str, Any]) -> None:
-    out.print("%s %s: %s (%d bytes, %.2f MB, %d params)%s" % (
-        "cached" if man["cached"] else "made", man["model"], man["path"], man["size_bytes"], man["size_mb"],
+    out.print("%s %s: %s (%d bytes, %.2f MiB, %d params)%s" % (
+        "cached" if man["cached"] else "made", man["model"], man["path"], man["size_bytes"], man["size_bytes"] / 2.0 ** 20,
         man["parameters"], "" if man["cached"] else " in %.1f s" % man.get("export_s", 0.0)))
     check = man.get("check") or {}
     if check:

@@ -27,7 +27,7 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits asked of the run. Sizes in MB (10**6 bytes would surprise; these are MiB)."""
+    """Resource limits asked of the run. Sizes in MiB (2**20 bytes, as every `*_mb` field; see README)."""
 
     memory_mb: Optional[float] = None  # physical memory limit (MiB)
     memory_swap_mb: Optional[float] = None  # memory + swap together, Docker's --memory-swap (MiB)

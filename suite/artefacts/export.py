@@ -74,7 +74,8 @@ def _manifest(model: str, fmt: str, path: str, input_shape: Tuple[int, ...], num
     return {
         "model": model, "format": fmt, "precision": precision, "file": os.path.basename(path),
         "input_shape": list(input_shape), "num_classes": num_classes, "seed": seed,
-        "size_bytes": size, "size_mb": size / 1e6, "size_mib": size / float(1 << 20), "parameters": int(params),
+        # Units rule (README, Development): *_mb is MiB; decimal megabytes only as *_mb_decimal.
+        "size_bytes": size, "size_mib": size / float(1 << 20), "size_mb_decimal": size / 1e6, "parameters": int(params),
         "made_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -258,7 +259,7 @@ def export_edgetpu(model: str, out_dir: str, input_shape: Tuple[int, ...], num_c
     os.replace(compiled["file"], path)
     mapped = compiled["mapped"] or {}
     size = os.path.getsize(path)
-    man.update({"format": "edgetpu", "file": "model.tflite", "size_bytes": size, "size_mb": size / 1e6,
+    man.update({"format": "edgetpu", "file": "model.tflite", "size_bytes": size, "size_mb_decimal": size / 1e6,
                 "size_mib": size / float(1 << 20), "int8_size_bytes": man["size_bytes"],
                 "edgetpu": {"compile_s": compiled["compile_s"], "mapped": mapped, "log": compiled["log"][-4000:]}})
     if mapped.get("cpu_ops"):

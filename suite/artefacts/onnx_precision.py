@@ -240,7 +240,8 @@ def export_onnx_precision(model: str, out_dir: str, input_shape: Tuple[int, ...]
                        if precision == "fp16" else
                        "onnxruntime.quantization.quantize_static(QDQ, per-channel, int8 weights and activations, "
                        "symmetric, MinMax) after quant_pre_process"),
-            "derived_from": {"precision": "fp32", "size_bytes": fp32["size_bytes"], "size_mb": fp32["size_mb"],
+            "derived_from": {"precision": "fp32", "size_bytes": fp32["size_bytes"],
+                             "size_mb_decimal": fp32["size_mb_decimal"],
                              "sha256": sha256_file(src), "check": fp32["check"]},
             "size_vs_fp32": manifest["size_bytes"] / float(fp32["size_bytes"]),
         })
