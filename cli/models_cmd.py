@@ -178,8 +178,9 @@ def _make(model: str, fmt: str, precision: str, input: Optional[str], num_classe
 
 def _print_made(man: dict[str, Any]) -> None:
     out.print("%s %s: %s (%d bytes, %.2f MiB, %d params)%s" % (
-        "cached" if man["cached"] else "made", man["model"], man["path"], man["size_bytes"], man["size_bytes"] / 2.0 ** 20,
-        man["parameters"], "" if man["cached"] else " in %.1f s" % man.get("export_s", 0.0)))
+        "cached" if man["cached"] else "made", man["model"], man["path"], man["size_bytes"],
+        man["size_bytes"] / 2.0 ** 20, man["parameters"],
+        "" if man["cached"] else " in %.1f s" % man.get("export_s", 0.0)))
     check = man.get("check") or {}
     if check:
         out.print("  check vs %s: %s" % (check.get("reference"), ", ".join(
