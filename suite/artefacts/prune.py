@@ -10,7 +10,10 @@ flops.count() fall by at least the target share. The classifier's output layer i
 import logging
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..nets.pruned import library_version
 from . import flops
+
+__all__ = ["MAX_RATIO", "STEPS", "check_saved", "library_version", "prune"]
 
 log = logging.getLogger(__name__)
 
@@ -23,18 +26,6 @@ def _classifier_layers(net: Any, num_classes: int) -> List[Any]:
 
     return [m for m in net.modules() if (isinstance(m, nn.Linear) and m.out_features == num_classes)
             or (isinstance(m, nn.Conv2d) and m.out_channels == num_classes)]
-
-
-def library_version() -> str:
-    """The installed torch-pruning distribution's version (its __version__ lags: 1.6.1 says "1.6.0")."""
-    try:
-        from importlib import metadata  # novermin (Python >= 3.8; older ones take the fallback)
-
-        return metadata.version("torch-pruning")
-    except Exception:  # older Python, or not installed as a distribution
-        import torch_pruning as tp
-
-        return str(getattr(tp, "__version__", "unknown"))
 
 
 def prune(net: Any, input_shape: Tuple[int, ...], target_share: float, importance: str = "magnitude",

@@ -1,4 +1,4 @@
-"""ONNX Runtime backend: an exported .onnx artefact (fp32, or fp16/int8 from suite.models.onnx_precision) on
+"""ONNX Runtime backend: an exported .onnx artefact (fp32, or fp16/int8 from suite/artefacts/onnx_precision.py) on
 the execution providers asked for. fp16 and int8 graphs keep float32 inputs and outputs."""
 
 import os

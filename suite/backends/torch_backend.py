@@ -32,7 +32,7 @@ class TorchBackend(Backend):
             pass
         if "+" in self.spec.model:  # pruned nets are restored by Torch-Pruning
             try:
-                from ..models.prune import library_version
+                from ..nets.pruned import library_version
                 out["torch-pruning"] = library_version()
             except ImportError:
                 pass
