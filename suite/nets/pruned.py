@@ -11,6 +11,18 @@ ARTIFACT_KIND = "edgebench.pruned-torch"
 ARTIFACT_VERSION = 1
 
 
+def library_version() -> str:
+    """The installed torch-pruning distribution's version (its __version__ lags: 1.6.1 says "1.6.0")."""
+    try:
+        from importlib import metadata  # novermin (Python >= 3.8; older ones take the fallback)
+
+        return metadata.version("torch-pruning")
+    except Exception:  # older Python, or not installed as a distribution
+        import torch_pruning as tp
+
+        return str(getattr(tp, "__version__", "unknown"))
+
+
 def _plain(value: Any) -> bool:
     if value is None or isinstance(value, (bool, int, float, str)):
         return True
