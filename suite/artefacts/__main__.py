@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: Any) -> Any:
     if args.cmd == "make":
-        from .export import make
+        from .make import make
 
         manifest = make(args.format, args.model, args.out, _shape(args.input), args.num_classes, args.seed,
                         args.precision, args.opset, args.calib_dir, args.calib_samples, args.weights)

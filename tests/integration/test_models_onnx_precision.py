@@ -32,13 +32,14 @@ def _sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """fp32 by the exporter, fp16 by export.make, int8 by the CLI into a model cache."""
+    """fp32 by the exporter, fp16 by make.make, int8 by the CLI into a model cache."""
     _need()
     from edgebench.suite.artefacts import export
+    from edgebench.suite.artefacts.make import make
 
     root = tmp_path_factory.mktemp("onnxprec")
     fp32 = export.export_onnx(MODEL, str(root / "fp32"), SHAPE)
-    fp16 = export.make("onnx", MODEL, str(root / "fp16"), SHAPE, precision="fp16")
+    fp16 = make("onnx", MODEL, str(root / "fp16"), SHAPE, precision="fp16")
     cache = root / "cache"
     cmd = [sys.executable, "-m", "edgebench.cli.app", "models", "make", MODEL, "--format", "onnx", "--precision",
            "int8", "--input", "96", "--models", str(cache), "--json"]

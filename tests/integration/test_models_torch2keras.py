@@ -115,10 +115,11 @@ def test_make_int8_tflite_from_torchvision(libs: Any, tmp_path: Path) -> None:
     need(has_module("ai_edge_litert") or has_module("tflite_runtime"), "no TFLite runtime (ai-edge-litert)")
     import torch
     from edgebench.suite.artefacts import agreement, export
+    from edgebench.suite.artefacts.make import make
     from edgebench.suite.backends.tflite_backend import TfliteBackend
     from edgebench.suite.spec import RunSpec
 
-    man = export.make("tflite", "squeezenet1_1", str(tmp_path), SHAPE, num_classes=10, precision="int8")
+    man = make("tflite", "squeezenet1_1", str(tmp_path), SHAPE, num_classes=10, precision="int8")
     assert man["source"] == "torchvision.models.squeezenet1_1 via edgebench torch2keras"
     assert man["torch_check"]["reference"] == "torch" and man["torch_check"]["max_rel_diff"] <= libs.RTOL
     assert man["check"]["ok"] and man["check"]["rms_rel_diff"] <= agreement.TFLITE_TOLERANCES["int8"]["rms_rel_diff"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
+from tests.conftest import has_module, need
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT = Path(sys.executable).parent / "lint-imports"
@@ -56,3 +56,13 @@ def test_a_forbidden_import_fails_lint(tmp_path: Path, path: str, line: str, con
     assert out.returncode != 0, out.stdout
     broken = [ln for ln in out.stdout.splitlines() if ln.rstrip().endswith("BROKEN")]
     assert len(broken) == 1 and contract in broken[0], out.stdout
+
+
+def test_the_suite_has_no_import_circle() -> None:
+    need(has_module("grimp"), "grimp (import-linter's graph) is not installed in this venv")
+    import grimp
+
+    g = grimp.build_graph("edgebench.suite", cache_dir=None)
+    circles = sorted((a, b) for a in g.modules for b in g.find_modules_directly_imported_by(a)
+                     if g.chain_exists(importer=b, imported=a))
+    assert circles == []
