@@ -28,7 +28,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check cli suite tests benchmarks
-	$(BIN)/lint-imports --no-cache importlinter-cli.ini
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/vermin --no-tips --violations --target=3.6- --eval-annotations --backport dataclasses --backport typing suite
 	rm -rf build/mypy && mkdir -p build/mypy/edgebench && ln -s ../../../cli build/mypy/edgebench/cli && \
 	  ln -s ../../../suite build/mypy/edgebench/suite

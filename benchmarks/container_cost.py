@@ -28,7 +28,7 @@ from typing import Any
 from edgebench.cli import images
 from edgebench.cli.runners.docker import DockerRunner
 from edgebench.cli.runners.local import LocalRunner
-from edgebench.suite.models.export import export_onnx
+from edgebench.suite.artefacts.export import export_onnx
 from edgebench.suite.spec import Limits, RunResult, RunSpec
 
 

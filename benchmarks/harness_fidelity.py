@@ -16,9 +16,9 @@ import time
 import numpy as np
 import torch
 import torch.utils.benchmark as tb
+from edgebench.suite.artefacts.export import save_torch
 from edgebench.suite.backends.torch_backend import TorchBackend
 from edgebench.suite.harness import timed_loop
-from edgebench.suite.models.export import save_torch
 from edgebench.suite.spec import RunSpec
 
 

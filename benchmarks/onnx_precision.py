@@ -1,7 +1,7 @@
 """ONNX fp16/int8 artefacts of zoo models: agreement with the fp32 ONNX, size ratio, build time, and what
 ONNX Runtime's CPU provider really runs (int8 kernels; whether float16 weights survive its optimiser).
 
-The figures here chose onnx_precision.TOLERANCES; a row over a limit is marked FAIL (the cache would refuse
+The figures here chose ONNX_TOLERANCES; a row over a limit is marked FAIL (the cache would refuse
 that artefact). Random calibrated weights and synthetic calibration (nothing can be downloaded here), so
 these are worst cases: trained weights and real calibration images agree more closely.
 
@@ -16,7 +16,9 @@ import tempfile
 import time
 from typing import Any
 
-from edgebench.suite.models import onnx_precision, zoo
+from edgebench.suite.artefacts import onnx_precision
+from edgebench.suite.artefacts.agreement import ONNX_TOLERANCES
+from edgebench.suite.nets import zoo
 
 LOOSE = {"max_rel_diff": float("inf"), "rms_rel_diff": float("inf")}
 
@@ -26,7 +28,7 @@ def measure(model: str, precision: str, side: int, out: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     man = onnx_precision.export_onnx_precision(model, out, shape, precision=precision, tolerances=LOOSE)
     c = man["check"]
-    limits = onnx_precision.TOLERANCES[precision]
+    limits = ONNX_TOLERANCES[precision]
     return {"model": model, "precision": precision, "input": list(shape), "build_s": time.perf_counter() - t0,
             "max_rel_diff": c["max_rel_diff"], "rms_rel_diff": c["rms_rel_diff"],
             "top1_agreement": c["top1_agreement"], "size_vs_fp32": man["size_vs_fp32"],
@@ -52,7 +54,7 @@ def main() -> int:
                 model, precision, row["max_rel_diff"], row["rms_rel_diff"], row["top1_agreement"],
                 row["size_vs_fp32"], row["build_s"]))
     if args.json:
-        print(json.dumps({"tolerances": onnx_precision.TOLERANCES, "rows": rows}, indent=2))
+        print(json.dumps({"tolerances": ONNX_TOLERANCES, "rows": rows}, indent=2))
         return 0
     print("%-20s %-5s %9s %9s %6s %7s %8s %6s %5s %4s" % ("model", "prec", "max_rel", "rms_rel", "top1", "size",
                                                           "build s", "int8k", "f16", "ok"))

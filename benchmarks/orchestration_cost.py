@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from edgebench.cli.runners.local import LocalRunner
-from edgebench.suite.models.export import export_onnx
+from edgebench.suite.artefacts.export import export_onnx
 from edgebench.suite.spec import Limits, RunSpec
 
 

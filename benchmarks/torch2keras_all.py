@@ -6,7 +6,7 @@ torchvision net (export.build_torch), torch2keras.rebuild (fx trace + Keras buil
 then TFLite at each --precisions through keras_zoo.convert and quantise.check_tflite (the suite's TFLite
 backend against Keras, same tolerances as `edgebench models make`). Columns:
   convert_s   torch2keras.rebuild without the probe (trace + Keras layers + weights)
-  torch_rel   max |keras - torch| / max |torch| on 2 standard-normal inputs (bound: torch2keras.RTOL)
+  torch_rel   max |keras - torch| / max |torch| on 2 standard-normal inputs (bound: agreement.RTOL)
   tflite_s    TensorFlow's TFLite conversion; MB its size; tfl_rel/tfl_rms the check against Keras
 Default shapes are the zoo's (inception_v3 299, efficientnet_b1..b5 240..456); --input S uses SxS for all.
 
@@ -23,12 +23,13 @@ import tempfile
 import time
 from typing import Any
 
-from edgebench.suite.models import zoo
+from edgebench.suite.nets import zoo
 
 
 def one(model: str, shape: tuple[int, int, int], precisions: list[str]) -> dict[str, Any]:
     import torchvision  # noqa: F401  (before TensorFlow: the triton it loads segfaults after TF)
-    from edgebench.suite.models import export, keras_zoo, quantise, torch2keras
+    from edgebench.suite.artefacts import export, quantise, torch2keras
+    from edgebench.suite.nets import keras_zoo
 
     keras_zoo.versions()  # imports TensorFlow and Keras outside the timed conversion
 

@@ -1,6 +1,6 @@
 """Model artefacts a plan needs, made once into a cache folder and shared by every run.
 
-Made by the suite itself (`python -m edgebench.suite.models make`) in a subprocess: the host process
+Made by the suite itself (`python -m edgebench.suite.artefacts make`) in a subprocess: the host process
 never imports a runtime. Each folder's manifest.json records a content key: a hash of everything that
 decides the file's bytes (format, architecture, shape, classes, seed, precision, calibration data,
 weights file, and the versions of the tools that make it). An artefact whose manifest carries the same
@@ -21,21 +21,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional
 
+from edgebench.suite import registry
 from edgebench.suite.fsutil import sha256_file
-from edgebench.suite.models import zoo
+from edgebench.suite.nets import zoo
 from edgebench.suite.spec import RunSpec
 
 from .errors import InputError
 
-EXTENSIONS = {"torch": "pt", "onnx": "onnx", "tflite": "tflite", "edgetpu": "tflite"}
-# Distributions whose versions change an artefact of each format (what the exporter imports).
-TOOLS = {
-    "torch": ("torch", "torchvision"),
-    "onnx": ("torch", "torchvision", "onnx", "onnxruntime"),
-    "tflite": ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"),
-    "edgetpu": ("tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert"),  # plus edgetpu_compiler's version
-}
-PRUNE_TOOLS = ("torch-pruning",)
+# Per format (suite/registry.py FORMATS): the file suffix and the distributions whose versions change an
+# artefact (what the exporter imports); an EdgeTPU artefact adds edgetpu_compiler's version.
+EXTENSIONS = {name: f.suffix for name, f in registry.FORMATS.items()}
+TOOLS = {name: f.tools for name, f in registry.FORMATS.items()}
+PRUNE_TOOLS = registry.PRUNE_TOOLS
 # Bump when the exporter's own logic changes what it writes.
 EXPORTER_REVISION = 2
 
@@ -72,7 +69,7 @@ class Artifact:
 
 def artifact_for(spec: RunSpec) -> Optional[Artifact]:
     """The artefact a run reads: a torch state dict for torch, an export for the others."""
-    fmt = "torch" if spec.framework == "torch" else zoo.artifact_format(spec.framework)
+    fmt = registry.format_of(spec.framework)
     if not fmt:
         return None
     if fmt == "tflite" and spec.placement.startswith("edgetpu"):
@@ -160,12 +157,21 @@ def manifest(models_dir: Path, art: Artifact) -> Optional[dict[str, Any]]:
         data = json.loads(path.read_text())
     except ValueError:
         return None
-    return data if isinstance(data, dict) else None
+    return upgrade_manifest(data) if isinstance(data, dict) else None
+
+
+def upgrade_manifest(data: dict[str, Any]) -> dict[str, Any]:
+    """A manifest in today's names. Before the units rule (`*_mb` is MiB) manifests held the file size in
+    decimal megabytes as `size_mb` (top level and in `derived_from`): it is `size_mb_decimal` now."""
+    for part in (data, data.get("derived_from")):
+        if isinstance(part, dict) and "size_mb" in part:
+            part.setdefault("size_mb_decimal", part.pop("size_mb"))
+    return data
 
 
 def export_command(art: Artifact, out: Path, python: Optional[str] = None, key: Optional[str] = None,
                    result: Optional[Path] = None) -> list[str]:
-    cmd = [python or sys.executable, "-m", "edgebench.suite.models", "make", "--format", art.format,
+    cmd = [python or sys.executable, "-m", "edgebench.suite.artefacts", "make", "--format", art.format,
            "--model", art.model, "--input", ",".join(str(v) for v in art.input_shape),
            "--num-classes", str(art.num_classes), "--seed", str(art.seed), "--precision", art.precision,
            "--out", str(out)]
@@ -198,7 +204,7 @@ def ensure(art: Artifact, models_dir: Path, python: Optional[str] = None,
     if proc.returncode != 0:
         if not any(out.iterdir()):
             out.rmdir()  # nothing half-made stays in the cache
-        lines = [ln for ln in proc.stderr.strip().splitlines() if "edgebench.suite.models" in ln or "Error" in ln]
+        lines = [ln for ln in proc.stderr.strip().splitlines() if "edgebench.suite.artefacts" in ln or "Error" in ln]
         tail = "\n".join((lines or proc.stderr.strip().splitlines())[-5:])
         raise InputError(art.key, "model", "could not make the artefact (exit %d):\n%s" % (proc.returncode, tail))
     made = manifest(models_dir, art)
@@ -218,6 +224,7 @@ def cached(models_dir: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
         if isinstance(data, dict):
+            data = upgrade_manifest(data)
             data["key"] = path.parent.name
             data["present"] = (path.parent / str(data.get("file", ""))).exists()
             rows.append(data)

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, Optional
 
+from edgebench.suite import registry
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import yamlfile
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 IMAGES_DIR = Path(os.environ.get("EDGEBENCH_IMAGES_DIR") or ROOT / "images")
 EMULATED = "@emulated"
 # Monitors that read only /proc and cgroups, so they work on any host (an emulating one too).
-HOST_MONITORS = ("psutil", "codecarbon")
-KNOWN_MONITORS = ("psutil", "jtop", "tegrastats", "ina219", "nvml", "usb", "codecarbon")
+HOST_MONITORS = tuple(m.name for m in registry.MONITORS.values() if m.host)  # kept on an emulated profile
+KNOWN_MONITORS = tuple(registry.MONITORS)
 Arch = Literal["amd64", "arm64"]
 
 

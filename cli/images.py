@@ -33,12 +33,16 @@ ROOT = devices.ROOT
 IMAGES_DIR = devices.IMAGES_DIR
 LOCK_FILE = IMAGES_DIR / "versions.lock"
 SUITE_DIR = ROOT / "suite"
+# suite/ sub-packages that never run inside a device image (host-side converters and checks): left out of
+# every build context, so of every image and its content hash; editing them retags no image.
+HOST_ONLY = ("artefacts",)
 BASE_REPO = "edgebench/base-debian12"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 ARCHES = ("amd64", "arm64")
 # Build arguments filled in by the builder, not the lock (labels only: they do not change the hash).
 META_ARGS = ("BASE_IMAGE", "EDGEBENCH_VERSION", "SOURCE_REVISION", "IMAGE_HASH")
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+MIB = float(1 << 20)  # image sizes: *_mb is MiB (README, Development: units)
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?\s*$")
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -120,7 +124,8 @@ def base_ref(arch: str) -> str:
 
 
 def content_hash(dockerfile: Path, args: dict[str, str], suite_dir: Path = SUITE_DIR) -> str:
-    """What decides an image's contents: its Dockerfile, the lock values it reads, and the suite."""
+    """What decides an image's contents: its Dockerfile, the lock values it reads, and the suite files it
+    carries (_suite_files: not suite/artefacts)."""
     h = hashlib.sha256()
     h.update(dockerfile.read_bytes())
     h.update(json.dumps(sorted(args.items())).encode())
@@ -130,8 +135,9 @@ def content_hash(dockerfile: Path, args: dict[str, str], suite_dir: Path = SUITE
 
 
 def _suite_files(suite_dir: Path) -> list[Path]:
+    """The suite files an image carries: every .py / py.typed except bytecode and the HOST_ONLY packages."""
     return sorted(p for p in suite_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                  and p.suffix in (".py", ".typed"))
+                  and p.suffix in (".py", ".typed") and p.relative_to(suite_dir).parts[0] not in HOST_ONLY)
 
 
 def image_spec(device: str, framework: str, lock_path: Path = LOCK_FILE) -> ImageSpec:
@@ -246,7 +252,7 @@ def bootstrap_base(arch: str, cli: Any, force: bool = False, log: Log = _quiet,
     ref = base_ref(arch)
     found = None if force else find_image(cli, ref)
     if found is not None:
-        return Made(ref=ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / 1e6)
+        return Made(ref=ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / MIB)
     debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if os.path.exists("/usr/sbin/debootstrap")
                                                   else None)
     if debootstrap is None:
@@ -297,8 +303,8 @@ def bootstrap_base(arch: str, cli: Any, force: bool = False, log: Log = _quiet,
     img = find_image(cli, ref)
     if img is None:
         raise ImageError("the engine did not keep %s after loading it" % ref)
-    made.id, made.size_mb, made.seconds = img.id, img.attrs.get("Size", 0) / 1e6, time.monotonic() - t_all
-    log("%s %s (%.0f MB) in %.0f s" % (ref, img.id[:19], made.size_mb, made.seconds))
+    made.id, made.size_mb, made.seconds = img.id, img.attrs.get("Size", 0) / MIB, time.monotonic() - t_all
+    log("%s %s (%.0f MiB) in %.0f s" % (ref, img.id[:19], made.size_mb, made.seconds))
     return made
 
 
@@ -378,8 +384,8 @@ def source_revision() -> str:
 
 
 def build_context(spec: ImageSpec, suite_dir: Path = SUITE_DIR, ca_bundle: Path = HOST_CA) -> io.BytesIO:
-    """The build context as a tar: the Dockerfile, the suite, and the host's CA bundle, which pip in the
-    build uses to reach the package index (sites behind a TLS-inspecting proxy need it)."""
+    """The build context as a tar: the Dockerfile, the suite (less HOST_ONLY), and the host's CA bundle, which
+    pip in the build uses to reach the package index (sites behind a TLS-inspecting proxy need it)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
         tf.add(str(spec.dockerfile), arcname="Dockerfile")
@@ -397,7 +403,7 @@ def build(spec: ImageSpec, cli: Any, base: Optional[str] = None, force: bool = F
     """Build spec.ref unless the engine has it (same tag = same Dockerfile, lock values and suite)."""
     found = None if force else find_image(cli, spec.ref)
     if found is not None:
-        return Made(ref=spec.ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / 1e6)
+        return Made(ref=spec.ref, id=found.id, cached=True, size_mb=found.attrs.get("Size", 0) / MIB)
     base = base or spec.base or base_ref(spec.arch)
     if find_image(cli, base) is None:
         if base.startswith(BASE_REPO + ":"):
@@ -420,8 +426,8 @@ def build(spec: ImageSpec, cli: Any, base: Optional[str] = None, force: bool = F
     if img is None:
         raise ImageError("the build of %s ended without an image" % spec.ref)
     img.tag(spec.repository, "latest")
-    made = Made(ref=spec.ref, id=img.id, seconds=time.monotonic() - t0, size_mb=img.attrs.get("Size", 0) / 1e6)
-    log("%s %s (%.0f MB) in %.0f s" % (spec.ref, img.id[:19], made.size_mb, made.seconds))
+    made = Made(ref=spec.ref, id=img.id, seconds=time.monotonic() - t0, size_mb=img.attrs.get("Size", 0) / MIB)
+    log("%s %s (%.0f MiB) in %.0f s" % (spec.ref, img.id[:19], made.size_mb, made.seconds))
     return made
 
 
@@ -455,7 +461,7 @@ def list_images(cli: Any) -> list[dict[str, Any]]:
             continue
         labels = img.attrs.get("Config", {}).get("Labels") or {}
         used = [current[t] for t in tags if t in current]
-        rows.append({"tags": sorted(tags), "id": img.id, "size_mb": round(img.attrs.get("Size", 0) / 1e6, 1),
+        rows.append({"tags": sorted(tags), "id": img.id, "size_mb": round(img.attrs.get("Size", 0) / MIB, 1),
                      "arch": img.attrs.get("Architecture"), "created": img.attrs.get("Created"),
                      "current_for": ["%s/%s" % u for u in used],
                      "revision": labels.get("org.opencontainers.image.revision")})

@@ -42,7 +42,7 @@ def bootstrap_base_cmd(arch: Annotated[str, typer.Option(help="amd64 or arm64")]
     if as_json:
         emit_json(made.to_dict())
     else:
-        out.print("%s %s %.0f MB %s" % (made.ref, made.id[:19], made.size_mb,
+        out.print("%s %s %.0f MiB %s" % (made.ref, made.id[:19], made.size_mb,
                                         "(already there)" if made.cached else "in %.0f s" % made.seconds))
 
 
@@ -63,7 +63,7 @@ def build_cmd(device: DeviceOpt, framework: FrameworkOpt = None,
         emit_json(made)
         return
     for m in made:
-        out.print("%s %s %.0f MB %s" % (m["ref"], m["id"][:19], m["size_mb"],
+        out.print("%s %s %.0f MiB %s" % (m["ref"], m["id"][:19], m["size_mb"],
                                         "(already built)" if m["cached"] else "in %.0f s" % m["seconds"]))
 
 
@@ -78,7 +78,7 @@ def list_cmd(as_json: JsonOpt = False) -> None:
         emit_json(rows)
         return
     table = Table(title="edgebench images")
-    for col in ("tags", "arch", "size MB", "current for", "id"):
+    for col in ("tags", "arch", "size MiB", "current for", "id"):
         table.add_column(col)
     for r in rows:
         table.add_row("\n".join(r["tags"]), str(r["arch"]), "%.0f" % r["size_mb"], ", ".join(r["current_for"]) or "-",

@@ -1,6 +1,6 @@
 """`edgebench models`: the artefact cache, FLOPs/MACs/parameters, making, pruning and accuracy checks.
 
-Every command that needs a runtime runs `python -m edgebench.suite.models` in a subprocess and reads the
+Every command that needs a runtime runs `python -m edgebench.suite.artefacts` in a subprocess and reads the
 JSON answer it writes to a file: the host process never imports torch or TensorFlow.
 """
 
@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from edgebench.suite.models import zoo
+from edgebench.suite import registry
+from edgebench.suite.nets import zoo
 from rich.table import Table
 
 from . import artifacts
@@ -53,38 +54,38 @@ def _check_model(model: str, framework: str, precision: str = "fp32") -> None:
 
 
 def suite_call(args: list[str]) -> dict[str, Any]:
-    """Run `python -m edgebench.suite.models ARGS --result FILE` and return the JSON it wrote."""
+    """Run `python -m edgebench.suite.artefacts ARGS --result FILE` and return the JSON it wrote."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        proc = subprocess.run([sys.executable, "-m", "edgebench.suite.models"] + args + ["--result", str(result)],
+        proc = subprocess.run([sys.executable, "-m", "edgebench.suite.artefacts"] + args + ["--result", str(result)],
                               capture_output=True, text=True)
         if proc.returncode != 0 or not result.exists():
             lines = proc.stderr.strip().splitlines()
-            mine = [ln for ln in lines if ln.startswith("edgebench.suite.models")]
+            mine = [ln for ln in lines if ln.startswith("edgebench.suite.artefacts")]
             raise InputError(" ".join(args[:3]), "model", "failed (exit %d): %s"
                              % (proc.returncode, "\n".join((mine or lines)[-5:])))
         data = json.loads(result.read_text())
     return data if isinstance(data, dict) else {"result": data}
 
 
-def _mb(n: Any) -> str:
-    return "%.2f" % (float(n) / 1e6) if isinstance(n, (int, float)) else ""
+def _mib(n: Any) -> str:
+    return "%.2f" % (float(n) / 2 ** 20) if isinstance(n, (int, float)) else ""
 
 
 @models_app.command("list")
 def list_cmd(models: ModelsDir = artifacts.DEFAULT_DIR, as_json: JsonOpt = False) -> None:
-    """The artefact cache: one row per artefact with size (bytes, MB), parameters, shapes and versions."""
+    """The artefact cache: one row per artefact with size (bytes, MiB), parameters, shapes and versions."""
     rows = artifacts.cached(models)
     if as_json:
         _emit({"models_dir": str(models), "artifacts": rows})
         return
     table = Table(title="%s: %d artefacts" % (models, len(rows)))
-    for col in ("key", "format", "precision", "bytes", "MB", "params", "input", "output", "versions"):
+    for col in ("key", "format", "precision", "bytes", "MiB", "params", "input", "output", "versions"):
         table.add_column(col, overflow="fold")
     for r in rows:
         versions = " ".join("%s=%s" % kv for kv in sorted((r.get("versions") or {}).items()))
         table.add_row(r["key"] + ("" if r["present"] else " (file missing)"), str(r.get("format", "")),
-                      str(r.get("precision", "")), str(r.get("size_bytes", "")), _mb(r.get("size_bytes")),
+                      str(r.get("precision", "")), str(r.get("size_bytes", "")), _mib(r.get("size_bytes")),
                       str(r.get("parameters", "")), "x".join(str(v) for v in r.get("input_shape", [])),
                       "x".join(str(v) for v in r.get("output_shape", [])), versions)
     out.print(table)
@@ -98,9 +99,9 @@ def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000,
              layers: Annotated[bool, typer.Option("--layers", help="one row per layer")] = False,
              as_json: JsonOpt = False) -> None:
     """FLOPs and MACs (both, labelled), parameters, per layer with --layers; P5's formulas."""
-    if framework not in zoo.FRAMEWORKS:
+    if framework not in registry.FRAMEWORKS:
         raise InputError("--framework", "framework", "expected one of %s, got %r"
-                         % (", ".join(sorted(zoo.FRAMEWORKS)), framework))
+                         % (", ".join(sorted(registry.FRAMEWORKS)), framework))
     _check_model(model, framework)
     shape = _shape(input, model, framework)
     info = suite_call(["info", "--model", model, "--input", ",".join(map(str, shape)),
@@ -142,7 +143,9 @@ PrecisionOpt = Annotated[str, typer.Option("--precision", help="fp32, fp16 or in
 CalibOpt = Annotated[Optional[Path], typer.Option("--calib-dir", help="images for INT8 calibration / Taylor")]
 WeightsOpt = Annotated[Optional[Path], typer.Option("--weights", help="local weights file (else random)")]
 
-_FRAMEWORK_OF = {"onnx": "onnxruntime", "tflite": "tflite", "torch": "torch", "edgetpu": "tflite"}
+# artefact format -> the framework whose zoo and precisions a `models make` of it is checked against (onnx:
+# onnxruntime, the first of the frameworks reading it; edgetpu: tflite).
+_FRAMEWORK_OF = {fmt: registry.frameworks_reading(fmt)[0] for fmt in registry.FORMATS}
 
 
 def _make(model: str, fmt: str, precision: str, input: Optional[str], num_classes: int, seed: int,
@@ -167,9 +170,10 @@ def _make(model: str, fmt: str, precision: str, input: Optional[str], num_classe
 
 
 def _print_made(man: dict[str, Any]) -> None:
-    out.print("%s %s: %s (%d bytes, %.2f MB, %d params)%s" % (
-        "cached" if man["cached"] else "made", man["model"], man["path"], man["size_bytes"], man["size_mb"],
-        man["parameters"], "" if man["cached"] else " in %.1f s" % man.get("export_s", 0.0)))
+    out.print("%s %s: %s (%d bytes, %.2f MiB, %d params)%s" % (
+        "cached" if man["cached"] else "made", man["model"], man["path"], man["size_bytes"],
+        man["size_bytes"] / 2.0 ** 20, man["parameters"],
+        "" if man["cached"] else " in %.1f s" % man.get("export_s", 0.0)))
     check = man.get("check") or {}
     if check:
         out.print("  check vs %s: %s" % (check.get("reference"), ", ".join(
@@ -233,9 +237,10 @@ def accuracy_cmd(model: str, data: Annotated[Path, typer.Option("--data", help="
     """Top-1/top-5 per precision on a local data set; exits 1 when a precision loses more than --max-drop."""
     if not data.is_dir():
         raise InputError(str(data), "data", "the data set folder does not exist")
-    fmt = {v: k for k, v in _FRAMEWORK_OF.items()}.get(framework)
-    if fmt is None:
-        raise InputError("--framework", "framework", "expected onnxruntime, tflite or torch, got %r" % framework)
+    if framework not in set(_FRAMEWORK_OF.values()):
+        raise InputError("--framework", "framework", "expected %s, got %r"
+                         % (", ".join(sorted(set(_FRAMEWORK_OF.values()))), framework))
+    fmt = registry.format_of(framework)  # tflite: the plain TFLite artefact (not its EdgeTPU compilation)
     shape = _shape(input, model, framework)
     results = []
     for precision in [p.strip() for p in precisions.split(",") if p.strip()]:

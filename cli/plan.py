@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from edgebench.suite.models import zoo
+from edgebench.suite import registry
+from edgebench.suite.nets import zoo
 from edgebench.suite.spec import Limits, RunSpec
 
 from . import devices, paths, yamlfile
@@ -14,7 +15,6 @@ from .errors import InputError
 from .matrix import CELL_KEYS, Matrix, load_with_node
 
 _LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
-_STARTUP_S = {"torch": 3.0, "onnxruntime": 1.0, "tflite": 1.0}  # import + load on this class of machine
 _CPU_FLOPS = 60e9  # effective FLOP/s of one run on a small x86 host, for estimates only
 # Runs in one plan unless --max-runs says more: our largest study (P1's sweep on the Jetson Nano) plans 24,915;
 # 100,000 plan in about a minute here (benchmarks/input_limits.py), a 10^6 product would take a quarter hour.
@@ -316,5 +316,6 @@ def estimate(spec: RunSpec) -> float:
     scale = (h * w) / float(dflt[1] * dflt[2])
     per_batch = 2 * gmacs * 1e9 * scale * spec.batch_size / _CPU_FLOPS + 0.002
     measure = max(per_batch * spec.iterations, spec.min_measure_s)
-    return (_STARTUP_S.get(spec.framework, 2.0) + spec.settle_s + spec.monitor_ready_s
+    startup = registry.FRAMEWORKS[spec.framework].startup_s if spec.framework in registry.FRAMEWORKS else 2.0
+    return (startup + spec.settle_s + spec.monitor_ready_s
             + per_batch * spec.warmups + measure)

@@ -41,8 +41,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(json.dumps(info, indent=2, sort_keys=True))
         return EXIT_OK
     if args.cmd == "export":
-        from .models.export import main_export
-
+        try:
+            from .artefacts.export import main_export
+        except ImportError as e:  # device images ship no artefacts/ (host-only converters)
+            sys.stderr.write("edgebench.suite export: artefacts are made on the host, not here (%s)\n" % e)
+            return EXIT_BAD_INPUT
         return main_export(args)
     if args.cmd != "run":
         parser.print_help(sys.stderr)

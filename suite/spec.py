@@ -16,7 +16,6 @@ WORKLOADS = ("single", "concurrent", "placement")
 SYNCS = ("lcm", "window")
 
 STATUSES = ("ok", "failed", "oom", "killed", "timeout", "skipped")
-PRECISIONS = ("fp32", "fp16", "int8")
 
 # Fields that do not change what is measured, so they stay out of the run id.
 _ID_EXCLUDE = ("campaign", "expect", "timeout_s", "schema_version")
@@ -32,7 +31,7 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits asked of the run. Sizes in MB (10**6 bytes would surprise; these are MiB)."""
+    """Resource limits asked of the run. Sizes in MiB (2**20 bytes, as every `*_mb` field; see README)."""
 
     memory_mb: Optional[float] = None  # physical memory limit (MiB)
     memory_swap_mb: Optional[float] = None  # memory + swap together, Docker's --memory-swap (MiB)

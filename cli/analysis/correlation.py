@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
+from edgebench.suite import registry
 
 MIN_RUNS = 3
 NO_DEVICE = "(device not named)"
@@ -44,9 +45,8 @@ VARS = {v.name: v for v in (
     Var("uss_mb", "USS MiB", ("uss_mb",)),
     Var("batch_size", "batch size", ("batch_size",)),
     Var("peak_rss_mb", "peak RSS MiB", ("peak_rss_mb",)),
-    # the same order as analysis.energy.SOURCE_ORDER: a meter on the supply before on-board rails before a model
-    Var("power_w", "power W", tuple("mon_%s_power_w_mean" % m for m in ("ina219", "jtop", "tegrastats", "nvml",
-                                                                         "codecarbon")),
+    # power sources in the registry's order: a meter on the supply before on-board rails before a model
+    Var("power_w", "power W", tuple("mon_%s_power_w_mean" % m for m in registry.power_sources()),
         missing="not measured (no power monitor)"),
     Var("usb_mbps", "USB I/O Mbit/s", ("usb_mbps",), missing="not measured (no usb monitor samples in measure)"),
 )}

@@ -22,11 +22,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from edgebench.suite import registry
+
 from .. import store
 
-# Most to least direct: an external meter on the supply beats on-board rails beats GPU-only beats a model.
-SOURCE_ORDER = ("ina219", "jtop", "tegrastats", "nvml", "codecarbon")
-ESTIMATES = ("codecarbon",)
+# Most to least direct: an external meter on the supply beats on-board rails beats GPU-only beats a model
+# (each monitor's priority and whether it estimates: suite/registry.py).
+SOURCE_ORDER = tuple(registry.power_sources())
+ESTIMATES = tuple(m.name for m in registry.MONITORS.values() if m.estimate)
 J_PER_KWH = 3.6e6
 
 

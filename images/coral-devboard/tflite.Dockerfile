@@ -36,6 +36,8 @@ RUN [[ "${CORAL_APT_KEY_SHA256}" =~ ^[0-9a-f]{64}$ ]] \
  && mkdir -p /opt/edgebench \
  && dpkg-query -W > /opt/edgebench/dpkg-versions.txt
 
+# The run-time part of the suite, importable as edgebench.suite: the build context carries no artefacts/
+# (host-only converters; cli/images.py HOST_ONLY), so editing one retags no image.
 COPY suite /opt/edgebench/edgebench/suite
 RUN printf '"""edgebench inside an image: only the suite."""\n' > /opt/edgebench/edgebench/__init__.py \
  && python3 -m compileall -q /opt/edgebench

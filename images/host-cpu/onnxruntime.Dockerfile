@@ -24,7 +24,8 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip uninstall -y pip setuptools \
  && rm -f /tmp/build-ca.crt
 
-# The suite alone (stdlib + numpy + psutil + one runtime), importable as edgebench.suite.
+# The suite alone (stdlib + numpy + psutil + one runtime), importable as edgebench.suite: the build context
+# carries its run-time part only (harness, nets, backends, monitors; not artefacts/, see cli/images.py).
 COPY suite /opt/edgebench/edgebench/suite
 RUN printf '"""edgebench inside an image: only the suite."""\n' > /opt/edgebench/edgebench/__init__.py \
  && /opt/venv/bin/python -m compileall -q /opt/edgebench /opt/venv/lib

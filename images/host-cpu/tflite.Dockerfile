@@ -31,6 +31,8 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip uninstall -y pip setuptools \
  && rm -f /tmp/build-ca.crt
 
+# The run-time part of the suite, importable as edgebench.suite: the build context carries no artefacts/
+# (host-only converters; cli/images.py HOST_ONLY), so editing one retags no image.
 COPY suite /opt/edgebench/edgebench/suite
 RUN printf '"""edgebench inside an image: only the suite."""\n' > /opt/edgebench/edgebench/__init__.py \
  && /opt/venv/bin/python -m compileall -q /opt/edgebench

@@ -30,6 +30,8 @@ RUN test -x /usr/local/cuda/bin/nvcc || { echo "no CUDA at build time: build on 
  && python3 -m pip freeze > /opt/edgebench/pip-freeze.txt \
  && rm -f /tmp/build-ca.crt
 
+# The run-time part of the suite, importable as edgebench.suite: the build context carries no artefacts/
+# (host-only converters; cli/images.py HOST_ONLY), so editing one retags no image.
 COPY suite /opt/edgebench/edgebench/suite
 RUN printf '"""edgebench inside an image: only the suite."""\n' > /opt/edgebench/edgebench/__init__.py \
  && python3 -m compileall -q /opt/edgebench

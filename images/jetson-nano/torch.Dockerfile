@@ -4,7 +4,7 @@
 # the nvidia container runtime mounts them from the host (so host and image must both be L4T 32.6.1).
 # Python 3.6: the suite needs the dataclasses backport; psutil 5.9.8 still supports 3.6.
 # torchvision 0.10.0 comes with the base (the torch backend uses its pre-get_model constructors). No
-# torch-pruning: every release that restores pruned nets the way suite/models/prune.py does needs Python >= 3.7
+# torch-pruning: every release that restores pruned nets the way suite/nets/pruned.py does needs Python >= 3.7
 # and torch >= 2.0 (1.6.1: both), so pruned cells (resnet18+pruned-magnitude-30 ...) end BackendUnavailable here.
 # Build on the Jetson (or under QEMU: nothing here needs CUDA at build time):
 #   edgebench images build --device jetson-nano --framework torch
@@ -25,6 +25,8 @@ RUN PIP_CERT=/tmp/build-ca.crt python3 -m pip install --no-cache-dir --no-compil
  && python3 -m pip freeze > /opt/edgebench/pip-freeze.txt \
  && rm -f /tmp/build-ca.crt
 
+# The run-time part of the suite, importable as edgebench.suite: the build context carries no artefacts/
+# (host-only converters; cli/images.py HOST_ONLY), so editing one retags no image.
 COPY suite /opt/edgebench/edgebench/suite
 RUN printf '"""edgebench inside an image: only the suite."""\n' > /opt/edgebench/edgebench/__init__.py \
  && python3 -m compileall -q /opt/edgebench

@@ -68,6 +68,8 @@ RUN check() { [[ "$2" =~ ^[0-9a-f]{64}$ ]] || { echo "lock: sha256 of $1 is '$2'
  && mkdir -p /opt/edgebench \
  && python3 -m pip freeze > /opt/edgebench/pip-freeze.txt
 
+# The run-time part of the suite, importable as edgebench.suite: the build context carries no artefacts/
+# (host-only converters; cli/images.py HOST_ONLY), so editing one retags no image.
 COPY suite /opt/edgebench/edgebench/suite
 RUN printf '"""edgebench inside an image: only the suite."""\n' > /opt/edgebench/edgebench/__init__.py \
  && python3 -m compileall -q /opt/edgebench

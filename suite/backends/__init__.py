@@ -1,16 +1,15 @@
-"""Inference backends, discovered by name. Importing this package imports no runtime."""
+"""Inference backends, discovered by name through suite/registry.py. Importing this package imports no runtime."""
 
 import importlib
 from typing import Dict, List, Optional, Tuple, Type
 
+from .. import registry
 from .base import Backend, BackendUnavailable
 
+# name -> (module, class), from the one declaration of each framework (suite/registry.py).
 _REGISTRY: Dict[str, Tuple[str, str]] = {
-    "torch": ("edgebench.suite.backends.torch_backend", "TorchBackend"),
-    "onnxruntime": ("edgebench.suite.backends.onnxruntime_backend", "OnnxRuntimeBackend"),
-    "tflite": ("edgebench.suite.backends.tflite_backend", "TfliteBackend"),
-    "tensorrt": ("edgebench.suite.backends.tensorrt_backend", "TensorRTBackend"),
-}
+    name: ("edgebench.suite.backends." + fw.backend.split(":")[0], fw.backend.split(":")[1])
+    for name, fw in registry.FRAMEWORKS.items()}
 
 
 def names() -> List[str]:

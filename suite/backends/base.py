@@ -5,10 +5,15 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from .. import registry
 from ..spec import RunSpec, StreamSpec
 
 # A backend runs one StreamSpec; a RunSpec is taken as its stream 0 (single-model callers, e.g. accuracy).
 AnySpec = Union[StreamSpec, RunSpec]
+
+
+class ToolMissing(OSError):
+    """The compiler or tool this step needs is not installed here."""
 
 
 class BackendUnavailable(RuntimeError):
@@ -18,8 +23,14 @@ class BackendUnavailable(RuntimeError):
 class Backend:
     name = "base"
     layout = "NCHW"  # input layout the model expects
-    precisions: Tuple[str, ...] = ("fp32",)
+    precisions: Tuple[str, ...] = ("fp32",)  # set from suite/registry.py for each framework
     placements: Tuple[str, ...] = ("cpu",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fw = registry.FRAMEWORKS.get(cls.name)
+        if fw is not None:  # what a framework runs is declared once, in the registry
+            cls.precisions, cls.placements = fw.precisions, fw.placements
 
     def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         self.spec: StreamSpec = spec.stream_specs()[0] if isinstance(spec, RunSpec) else spec

@@ -1,4 +1,4 @@
-"""ONNX Runtime backend: an exported .onnx artefact (fp32, or fp16/int8 from suite.models.onnx_precision) on
+"""ONNX Runtime backend: an exported .onnx artefact (fp32, or fp16/int8 from suite/artefacts/onnx_precision.py) on
 the execution providers asked for. fp16 and int8 graphs keep float32 inputs and outputs."""
 
 import os
@@ -19,8 +19,6 @@ _PROVIDERS = {
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
-    precisions = ("fp32", "fp16", "int8")
-    placements = ("cpu", "cuda", "tensorrt")
 
     def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)
@@ -92,7 +90,7 @@ class OnnxRuntimeBackend(Backend):
     def _graph_evidence(self) -> Dict[str, Any]:
         """The precision the loaded graph really has (Q/DQ nodes, float16 initialisers), and whether it is
         the precision the spec asked for."""
-        from ..models.onnx_precision import read_evidence
+        from ..nets.onnx_meta import read_evidence
 
         try:
             found = read_evidence(self.session)

@@ -2,7 +2,7 @@
 
 load() reads the ONNX file's hash and opens the GPU; build() (the harness's "build" phase, P4's phase 2)
 deserializes a cached engine built for the same ONNX, precision, batch, input shape, TensorRT version and
-GPU, or builds one (compilers.serialize_tensorrt) and caches it. infer() = host-to-device copy, execute,
+GPU, or builds one (tensorrt_build.serialize_tensorrt) and caches it. infer() = host-to-device copy, execute,
 device-to-host copy, all on the stream. Two API generations, chosen by what the engine has:
   v2: binding indices + execute_async_v2 (TensorRT 8.0-8.4, e.g. JetPack 4.6's 8.0.1);
   v3: named tensors + set_tensor_address + execute_async_v3 (8.5 and later; the only one from 10).
@@ -19,8 +19,7 @@ import numpy as np
 import tensorrt as trt
 
 from ..fsutil import sha256_file, write_bytes
-from ..models import compilers
-from . import cudamem
+from . import cudamem, tensorrt_build
 from .base import AnySpec, Backend, BackendUnavailable
 from .tensorrt_support import (
     cache_root,
@@ -45,8 +44,6 @@ class _IO:
 
 class TensorRTBackend(Backend):
     name = "tensorrt"
-    precisions = ("fp32", "fp16", "int8")
-    placements = ("cuda", "dla")
 
     def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)
@@ -101,7 +98,7 @@ class TensorRTBackend(Backend):
             if e.oom:
                 raise
             raise BackendUnavailable("tensorrt: no usable CUDA device: %s" % e) from e
-        self.logger = compilers.make_logger(trt)
+        self.logger = tensorrt_build.make_logger(trt)
 
     # ---- build: the engine, from the cache or built here ------------------------------------------
 
@@ -152,12 +149,12 @@ class TensorRTBackend(Backend):
     def _build_engine(self, folder: str) -> bytes:
         calib_cache = os.path.join(cache_root(), "calib-%s.cache" % self.key())
         try:
-            data, built = compilers.serialize_tensorrt(
+            data, built = tensorrt_build.serialize_tensorrt(
                 self.onnx, self.spec.precision, self.spec.input_shape, self.spec.batch_size,
                 calib_dir=self.spec.calib_dir or self.spec.input_dir,
                 calib_cache=calib_cache if _writable_dir(cache_root()) else None,
                 dla_core=self.index if self.kind == "dla" else None, device=self.dev, calib_seed=self.spec.seed)
-        except compilers.PrecisionUnsupported as e:
+        except tensorrt_build.PrecisionUnsupported as e:
             raise BackendUnavailable("tensorrt %s on %s: %s" % (self.spec.precision, self.gpu.get("name"), e)) from e
         self.build_info = built
         self.engine_info.update({"build_s": built["build_s"], "size_bytes": built["size_bytes"],

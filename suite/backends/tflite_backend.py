@@ -37,8 +37,6 @@ def runtime_version() -> str:
 class TfliteBackend(Backend):
     name = "tflite"
     layout = "NHWC"
-    precisions = ("fp32", "fp16", "int8")
-    placements = ("cpu", "edgetpu", "usb", "pci")
 
     def __init__(self, spec: AnySpec, models_dir: Optional[str] = None) -> None:
         super().__init__(spec, models_dir)

@@ -7,19 +7,15 @@ The host checks a matrix's monitors in the run environment before a campaign sta
 import importlib
 from typing import Any, Dict, List, Optional, Tuple, Type
 
+from .. import registry
 from .base import Monitor, MonitorUnavailable, setting
 
 __all__ = ["Monitor", "MonitorUnavailable", "check", "create", "get", "names", "probe", "setting"]
 
+# name -> (module, class), from the one declaration of each monitor (suite/registry.py).
 _REGISTRY: Dict[str, Tuple[str, str]] = {
-    "psutil": ("edgebench.suite.monitors.psutil_monitor", "PsutilMonitor"),
-    "jtop": ("edgebench.suite.monitors.jtop_monitor", "JtopMonitor"),
-    "tegrastats": ("edgebench.suite.monitors.tegrastats_monitor", "TegrastatsMonitor"),
-    "ina219": ("edgebench.suite.monitors.ina219_monitor", "Ina219Monitor"),
-    "nvml": ("edgebench.suite.monitors.nvml_monitor", "NvmlMonitor"),
-    "usb": ("edgebench.suite.monitors.usb_monitor", "UsbMonitor"),
-    "codecarbon": ("edgebench.suite.monitors.codecarbon_monitor", "CodecarbonMonitor"),
-}
+    name: ("edgebench.suite.monitors." + m.module.split(":")[0], m.module.split(":")[1])
+    for name, m in registry.MONITORS.items()}
 
 Config = Optional[Dict[str, Any]]
 

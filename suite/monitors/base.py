@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from .. import registry
+
 
 class MonitorUnavailable(RuntimeError):
     """The monitor cannot run here (missing module, device or permission)."""
@@ -60,8 +62,14 @@ def thread_cpu_s() -> float:
 
 class Monitor:
     name = "base"
-    measures_power = False  # writes power_w rows
-    power_estimate = False  # power_w is a model's estimate, not a measurement
+    measures_power = False  # writes power_w rows; set from suite/registry.py for each monitor
+    power_estimate = False  # power_w is a model's estimate, not a measurement; from the registry too
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        info = registry.MONITORS.get(cls.name)
+        if info is not None:  # what a monitor measures is declared once, in the registry
+            cls.measures_power, cls.power_estimate = info.power, info.estimate
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None,
                  config: Optional[Dict[str, Any]] = None) -> None:

@@ -25,8 +25,6 @@ def _watts(obj: Any, attr: str) -> Optional[float]:
 
 class CodecarbonMonitor(Monitor):
     name = "codecarbon"
-    measures_power = True
-    power_estimate = True
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None,
                  config: Optional[Dict[str, Any]] = None) -> None:

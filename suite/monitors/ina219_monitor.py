@@ -47,7 +47,6 @@ def read_sensor(ina: Any) -> Dict[str, Any]:
 
 class Ina219Monitor(Monitor):
     name = "ina219"
-    measures_power = True
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None,
                  config: Optional[Dict[str, Any]] = None) -> None:

@@ -65,7 +65,6 @@ def power_source(power: Optional[Dict[str, Any]]) -> str:
 
 class JtopMonitor(Monitor):
     name = "jtop"
-    measures_power = True
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None,
                  config: Optional[Dict[str, Any]] = None) -> None:

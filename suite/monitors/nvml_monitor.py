@@ -23,7 +23,6 @@ def _init() -> Any:
 
 class NvmlMonitor(Monitor):
     name = "nvml"
-    measures_power = True
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None,
                  config: Optional[Dict[str, Any]] = None) -> None:

@@ -103,7 +103,6 @@ def find_tegrastats(path: str = "") -> Optional[str]:
 
 class TegrastatsMonitor(Monitor):
     name = "tegrastats"
-    measures_power = True
 
     def __init__(self, interval_s: float = 0.1, pid: Optional[int] = None,
                  config: Optional[Dict[str, Any]] = None) -> None:

@@ -73,7 +73,7 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _need_digits()
     import torch
     from edgebench.suite import inputs
-    from edgebench.suite.models import accuracy
+    from edgebench.suite.artefacts import accuracy
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

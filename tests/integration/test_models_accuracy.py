@@ -19,7 +19,7 @@ def test_trained_reference_is_good(digits: dict) -> None:
 
 
 def test_onnx_fp32_matches_torch_accuracy(digits: dict, tmp_path: Path) -> None:
-    from edgebench.suite.models import accuracy, export
+    from edgebench.suite.artefacts import accuracy, export
 
     man = export.export_onnx("digits_cnn", str(tmp_path), SHAPE, 10, net=digits["net"])
     res = accuracy.evaluate("onnxruntime", "digits_cnn", str(digits["root"] / "test"), SHAPE,
@@ -32,7 +32,7 @@ def test_onnx_fp32_matches_torch_accuracy(digits: dict, tmp_path: Path) -> None:
 def test_tflite_fp32_fp16_int8_accuracy(digits: dict, tmp_path: Path) -> None:
     need(has_module("tensorflow"), "tensorflow is not installed (converts to TFLite)")
     need(has_module("ai_edge_litert") or has_module("tflite_runtime"), "no TFLite runtime (ai-edge-litert)")
-    from edgebench.suite.models import accuracy, export, torch2keras
+    from edgebench.suite.artefacts import accuracy, export, torch2keras
 
     keras_net = torch2keras.convert(digits["net"], SHAPE)
     top1 = {}

@@ -25,7 +25,8 @@ def _torch() -> None:
                                    "inception_v3", "alexnet"])
 def test_macs_match_torchvision_published(model: str) -> None:
     _torch()
-    from edgebench.suite.models import flops, zoo
+    from edgebench.suite.artefacts import flops
+    from edgebench.suite.nets import zoo
 
     shape = zoo.PUBLISHED_INPUT.get(model, zoo.TORCHVISION[model])
     got = flops.for_model(model, shape)
@@ -39,7 +40,7 @@ def test_counts_equal_torch_flop_counter_and_scale_with_input() -> None:
     _torch()
     import torch
     import torchvision
-    from edgebench.suite.models import flops
+    from edgebench.suite.artefacts import flops
     from torch.utils.flop_counter import FlopCounterMode
 
     net = torchvision.models.mobilenet_v3_large(num_classes=10).eval()
@@ -56,7 +57,7 @@ def test_counts_equal_torch_flop_counter_and_scale_with_input() -> None:
 def test_layer_rows_use_the_stated_formulas() -> None:
     _torch()
     import torch.nn as nn
-    from edgebench.suite.models import flops
+    from edgebench.suite.artefacts import flops
 
     net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
                         nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
@@ -72,7 +73,7 @@ def test_per_layer_latency_hooks() -> None:
     _torch()
     import torch
     import torchvision
-    from edgebench.suite.models import layer_time
+    from edgebench.suite.artefacts import layer_time
 
     net = torchvision.models.resnet18(num_classes=10)
     res = layer_time.per_layer(net, torch.randn(1, 3, 64, 64), warmups=1, iterations=3)

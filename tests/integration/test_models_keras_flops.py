@@ -21,7 +21,7 @@ def kf() -> Any:
     need(has_module("tensorflow"), "tensorflow is not installed (pip install tensorflow-cpu)")
     if has_module("torchvision"):
         import torchvision  # noqa: F401  (before TensorFlow: the triton it loads segfaults after TF)
-    from edgebench.suite.models import keras_flops
+    from edgebench.suite.artefacts import keras_flops
 
     return keras_flops
 
@@ -33,7 +33,7 @@ def _by_type(info: dict, kind: str) -> int:
 @pytest.mark.parametrize("model", ["vgg16", "mobilenet_v2"])
 def test_same_architecture_same_count_as_torchvision(kf: Any, model: str) -> None:
     need(has_module("torch") and has_module("torchvision"), "torch and torchvision are not installed")
-    from edgebench.suite.models import flops
+    from edgebench.suite.artefacts import flops
 
     shape = (3, 224, 224)  # VGG16's classifier sees 7x7x512 here in both (torchvision pools adaptively)
     keras_info = kf.for_model(model, shape)
@@ -53,7 +53,7 @@ def test_same_architecture_same_count_as_torchvision(kf: Any, model: str) -> Non
 
 
 def test_agrees_with_tensorflow_profiler(kf: Any) -> None:
-    from edgebench.suite.models import keras_zoo
+    from edgebench.suite.nets import keras_zoo
 
     shape = (3, 96, 96)
     net = keras_zoo.build("mobilenet_v2", shape, num_classes=10)

@@ -32,13 +32,14 @@ def _sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """fp32 by the exporter, fp16 by export.make, int8 by the CLI into a model cache."""
+    """fp32 by the exporter, fp16 by make.make, int8 by the CLI into a model cache."""
     _need()
-    from edgebench.suite.models import export
+    from edgebench.suite.artefacts import export
+    from edgebench.suite.artefacts.make import make
 
     root = tmp_path_factory.mktemp("onnxprec")
     fp32 = export.export_onnx(MODEL, str(root / "fp32"), SHAPE)
-    fp16 = export.make("onnx", MODEL, str(root / "fp16"), SHAPE, precision="fp16")
+    fp16 = make("onnx", MODEL, str(root / "fp16"), SHAPE, precision="fp16")
     cache = root / "cache"
     cmd = [sys.executable, "-m", "edgebench.cli.app", "models", "make", MODEL, "--format", "onnx", "--precision",
            "int8", "--input", "96", "--models", str(cache), "--json"]
@@ -62,8 +63,8 @@ def _run(path: Path, x: np.ndarray) -> np.ndarray:
 
 def test_fp16_int8_are_valid_smaller_and_agree_with_fp32(made: dict[str, Any]) -> None:
     import onnx
-    from edgebench.suite.models import export
-    from edgebench.suite.models.onnx_precision import TOLERANCES
+    from edgebench.suite.artefacts.agreement import ONNX_TOLERANCES as TOLERANCES
+    from edgebench.suite.artefacts.agreement import agreement
 
     paths, mans = made["path"], made["manifest"]
     for p in ("fp16", "int8"):
@@ -80,17 +81,17 @@ def test_fp16_int8_are_valid_smaller_and_agree_with_fp32(made: dict[str, Any]) -
     ref = _run(paths["fp32"], x)
     assert ref.shape == (4, 1000)
     for p in ("fp16", "int8"):
-        got = export.agreement(ref, _run(paths[p], x))
+        got = agreement(ref, _run(paths[p], x))
         for key, limit in TOLERANCES[p].items():
             assert got[key] <= limit, (p, got)
     # fp16 is much closer than int8: a swapped or unconverted artefact would not be.
-    assert export.agreement(ref, _run(paths["fp16"], x))["rms_rel_diff"] < 0.1 * \
-        export.agreement(ref, _run(paths["int8"], x))["rms_rel_diff"]
+    assert agreement(ref, _run(paths["fp16"], x))["rms_rel_diff"] < 0.1 * \
+        agreement(ref, _run(paths["int8"], x))["rms_rel_diff"]
 
 
 def test_graphs_hold_what_their_precision_says(made: dict[str, Any]) -> None:
     import onnx
-    from edgebench.suite.models.onnx_precision import graph_precision
+    from edgebench.suite.artefacts.onnx_precision import graph_precision
 
     g8 = graph_precision(onnx.load(str(made["path"]["int8"])))
     assert g8["quantize_linear"] > 20 and g8["dequantize_linear"] >= g8["quantize_linear"]
@@ -123,7 +124,7 @@ def _scale_classifier(src: Path, dst: Path, factor: float) -> None:
 
 
 def test_tolerances_catch_a_wrong_scale(made: dict[str, Any], tmp_path: Path) -> None:
-    from edgebench.suite.models.onnx_precision import check
+    from edgebench.suite.artefacts.onnx_precision import check
 
     x = np.random.RandomState(9).standard_normal((4,) + SHAPE).astype(np.float32)
     for p, factor in (("fp16", 1.5), ("int8", 2.0)):
@@ -163,7 +164,7 @@ def test_harness_records_int8_graph_evidence(made: dict[str, Any], tmp_path: Pat
 
 def test_refuses_an_artefact_outside_its_tolerance(tmp_path: Path) -> None:
     _need()
-    from edgebench.suite.models.onnx_precision import export_onnx_precision
+    from edgebench.suite.artefacts.onnx_precision import export_onnx_precision
 
     with pytest.raises(ValueError, match=r"rms_rel_diff=[0-9.e-]+ > 1e-06"):
         export_onnx_precision("squeezenet1_1", str(tmp_path), (3, 64, 64), precision="int8",
@@ -173,8 +174,8 @@ def test_refuses_an_artefact_outside_its_tolerance(tmp_path: Path) -> None:
 
 def test_digits_fp32_fp16_int8_accuracy(digits: dict, tmp_path: Path) -> None:
     _need()
-    from edgebench.suite.models import accuracy, onnx_precision
-    from edgebench.suite.models.export import export_onnx
+    from edgebench.suite.artefacts import accuracy, onnx_precision
+    from edgebench.suite.artefacts.export import export_onnx
 
     test_dir, train_dir = str(digits["root"] / "test"), str(digits["root"] / "train")
     paths = {"fp32": str(tmp_path / "fp32" / "model.onnx")}

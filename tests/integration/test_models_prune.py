@@ -20,7 +20,7 @@ def _need() -> None:
 def test_prune_reaches_the_flops_target(model: str, importance: str, target: float) -> None:
     _need()
     import torch
-    from edgebench.suite.models import export, flops, prune
+    from edgebench.suite.artefacts import export, flops, prune
 
     shape = (3, 96, 96)
     net = export.calibrated_model(model, shape, num_classes=10)

@@ -64,7 +64,7 @@ def test_manifest_records_the_pruning(made: tuple[Path, dict]) -> None:
 
 def test_backend_loads_the_pruned_net(made: tuple[Path, dict]) -> None:
     import torch
-    from edgebench.suite.models import export, flops
+    from edgebench.suite.artefacts import export, flops
 
     path, man = made
     b = _backend(path)
@@ -88,7 +88,7 @@ def test_backend_loads_the_pruned_net(made: tuple[Path, dict]) -> None:
 
 def test_backend_runs_the_pruned_net_at_fp16(made: tuple[Path, dict]) -> None:
     import torch
-    from edgebench.suite.models.export import agreement
+    from edgebench.suite.artefacts.agreement import agreement
 
     path, _ = made
     b32, b16 = _backend(path), _backend(path, "fp16")
@@ -103,17 +103,17 @@ def test_backend_runs_the_pruned_net_at_fp16(made: tuple[Path, dict]) -> None:
 def test_wrong_artefacts_are_refused_clearly(made: tuple[Path, dict], tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
-    from edgebench.suite.backends.base import BackendUnavailable
-    from edgebench.suite.backends.torch_backend import load_model
+    from edgebench.suite.nets import NetUnavailable
+    from edgebench.suite.nets.torchvision_nets import load_model
 
     path, _ = made
     plain = tmp_path / "plain.pt"
     torch.save({"weight": torch.zeros(1)}, str(plain))
-    with pytest.raises(BackendUnavailable, match="not a pruned torch artefact"):
+    with pytest.raises(NetUnavailable, match="not a pruned torch artefact"):
         load_model(MODEL, CLASSES, str(plain))
-    with pytest.raises(BackendUnavailable, match="needs its artefact"):
+    with pytest.raises(NetUnavailable, match="needs its artefact"):
         load_model(MODEL, CLASSES, None)
     # Where torch-pruning is not installed (a None entry makes `import torch_pruning` raise ImportError).
     monkeypatch.setitem(sys.modules, "torch_pruning", None)
-    with pytest.raises(BackendUnavailable, match=r"pip install torch-pruning==1\.6\.1"):
+    with pytest.raises(NetUnavailable, match=r"pip install torch-pruning==1\.6\.1"):
         load_model(MODEL, CLASSES, str(path))

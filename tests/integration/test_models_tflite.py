@@ -34,7 +34,8 @@ def test_precisions_agree_with_keras_and_shrink(made: dict) -> None:
     for p, man in mans.items():
         assert man["check"]["ok"] and man["precision"] == p and man["layout"] == "NHWC"
         assert man["input_shape"] == list(SHAPE) and man["output_shape"] == [102]
-        assert man["size_mb"] == pytest.approx(man["size_bytes"] / 1e6)
+        assert man["size_mb_decimal"] == pytest.approx(man["size_bytes"] / 1e6) and "size_mb" not in man
+        assert man["size_mib"] == pytest.approx(man["size_bytes"] / 2 ** 20)
         assert {"tensorflow", "keras", "ai-edge-litert"} <= set(man["versions"]) or "tflite_runtime" in man["versions"]
     assert mans["fp32"]["check"]["max_rel_diff"] <= 1e-4
     assert mans["fp16"]["check"]["rms_rel_diff"] <= 3e-2

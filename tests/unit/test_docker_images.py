@@ -82,6 +82,29 @@ def test_content_hash_follows_dockerfile_lock_values_and_suite(tmp_path: Path) -
     assert images.content_hash(df, {"A": "1"}, suite) != h1
 
 
+def test_host_only_artefacts_do_not_change_the_image_tag(tmp_path: Path) -> None:
+    import shutil
+
+    suite = tmp_path / "suite"
+    shutil.copytree(images.SUITE_DIR, suite, ignore=shutil.ignore_patterns("__pycache__"))
+    df = tmp_path / "d.Dockerfile"
+    df.write_text("FROM x\n")
+    h0 = images.content_hash(df, {}, suite)
+    with (suite / "artefacts" / "export.py").open("a") as f:
+        f.write("# a host-only converter edited\n")
+    assert images.content_hash(df, {}, suite) == h0, "suite/artefacts/ is not in any image"
+    with (suite / "backends" / "onnxruntime_backend.py").open("a") as f:
+        f.write("# a backend edited\n")
+    h1 = images.content_hash(df, {}, suite)
+    assert h1 != h0
+    with (suite / "nets" / "zoo.py").open("a") as f:
+        f.write("# a net edited\n")
+    assert images.content_hash(df, {}, suite) != h1
+    rel = {str(p.relative_to(suite)) for p in images._suite_files(suite)}
+    assert {"harness.py", "nets/zoo.py", "backends/base.py", "monitors/base.py"} <= rel
+    assert not any(r.startswith("artefacts/") for r in rel)
+
+
 def test_image_spec_of_a_profile() -> None:
     spec = images.image_spec("rpi4", "onnxruntime")
     assert spec.arch == "arm64" and spec.repository == "edgebench-rpi4-onnxruntime"
@@ -103,7 +126,9 @@ def test_build_context_carries_dockerfile_suite_and_ca(tmp_path: Path) -> None:
     with tarfile.open(fileobj=images.build_context(spec, ca_bundle=ca)) as tf:
         names = set(tf.getnames())
         assert tf.extractfile("build-ca.crt").read() == ca.read_bytes()  # type: ignore[union-attr]
-    assert {"Dockerfile", "suite/__init__.py", "suite/harness.py", "suite/boundcheck.py"} <= names
+    assert {"Dockerfile", "suite/__init__.py", "suite/harness.py", "suite/boundcheck.py", "suite/nets/zoo.py",
+            "suite/backends/onnxruntime_backend.py", "suite/monitors/base.py"} <= names
+    assert not any(n.startswith("suite/artefacts") for n in names), "host-only converters stay out of images"
     assert not any("__pycache__" in n for n in names)
 
 

@@ -2,7 +2,7 @@
 Google apt repository), so these logs are written in its printed format as Coral's documentation and
 public compiler logs show it: the two "will run on" lines appear only when some operations stay on the CPU."""
 
-from edgebench.suite.models.compilers import _edgetpu_mapped
+from edgebench.suite.artefacts.compilers import _edgetpu_mapped
 
 PARTLY = """\
 Edge TPU Compiler version 16.0.384591198

@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from edgebench.cli import artifacts
-from edgebench.suite.models import zoo
-from edgebench.suite.models.accuracy import compare, topk
-from edgebench.suite.models.export import agreement
-from edgebench.suite.models.quantise import TOLERANCE, within
+from edgebench.suite import registry
+from edgebench.suite.artefacts.accuracy import compare, topk
+from edgebench.suite.artefacts.agreement import TFLITE_TOLERANCES as TOLERANCE
+from edgebench.suite.artefacts.agreement import agreement
+from edgebench.suite.artefacts.quantise import within
+from edgebench.suite.nets import zoo
 from edgebench.suite.spec import RunSpec
 
 
@@ -36,7 +38,8 @@ def test_can_run_per_framework() -> None:
     assert "runs on torch/onnxruntime/tensorrt, not on tflite" in zoo.can_run("tflite", "resnet50+pruned-taylor-50",
                                                                              "fp32")
     assert "unknown model" in zoo.can_run("onnxruntime", "resnet50+pruned-x-1", "fp32")
-    assert zoo.FRAMEWORKS["tflite"] == ("tflite", ("fp32", "fp16", "int8"))
+    assert registry.FRAMEWORKS["tflite"].artefact == "tflite" and zoo.artifact_format("torch") is None
+    assert registry.FRAMEWORKS["tflite"].precisions == ("fp32", "fp16", "int8")
 
 
 def test_default_shapes_follow_the_source() -> None:

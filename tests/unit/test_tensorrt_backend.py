@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 from edgebench.suite import backends
+from edgebench.suite.artefacts import compilers
+from edgebench.suite.backends import tensorrt_build
 from edgebench.suite.backends.base import BackendUnavailable
 from edgebench.suite.backends.tensorrt_support import (
     calibration_id,
@@ -26,7 +28,6 @@ from edgebench.suite.backends.tensorrt_support import (
     precision_of,
     select_io_api,
 )
-from edgebench.suite.models import compilers
 from edgebench.suite.spec import RunSpec
 
 from tests.conftest import has_module, need
@@ -193,11 +194,11 @@ def test_building_without_tensorrt_says_what_to_install(tmp_path: Path) -> None:
 
 
 def test_synthetic_calibration_batches_are_seeded_and_shaped() -> None:
-    a = compilers.calib_batches(None, (3, 8, 8), batch=2, count=3, seed=0)
-    b = compilers.calib_batches(None, (3, 8, 8), batch=2, count=3, seed=0)
+    a = tensorrt_build.calib_batches(None, (3, 8, 8), batch=2, count=3, seed=0)
+    b = tensorrt_build.calib_batches(None, (3, 8, 8), batch=2, count=3, seed=0)
     assert len(a) == 3 and all(x.shape == (2, 3, 8, 8) and x.dtype == np.float32 for x in a)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    assert not np.array_equal(a[0], compilers.calib_batches(None, (3, 8, 8), 2, 3, seed=1)[0])
+    assert not np.array_equal(a[0], tensorrt_build.calib_batches(None, (3, 8, 8), 2, 3, seed=1)[0])
     assert all(x.flags["C_CONTIGUOUS"] for x in a)  # the calibrator copies them straight to the device
 
 

@@ -16,7 +16,7 @@ Needs TensorFlow/Keras; imported lazily.
 
 from typing import Any, Dict, List, Tuple
 
-from . import zoo
+from ..nets import zoo
 from .flops import _prod
 
 CONVENTION = ("per sample; MACs of Conv/DepthwiseConv/SeparableConv (K*Cin/groups*Cout*output positions) and "
@@ -88,7 +88,7 @@ def count(net: Any, input_shape: Tuple[int, ...]) -> Dict[str, Any]:
 
 def for_model(model: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0) -> Dict[str, Any]:
     """count() for a zoo.KERAS architecture (random weights: counts do not depend on them)."""
-    from . import keras_zoo
+    from ..nets import keras_zoo
 
     out = count(keras_zoo.build(model, input_shape, num_classes, seed), input_shape)
     out.update({"model": model, "num_classes": num_classes, "source": "keras.applications.%s" % zoo.KERAS[model][0]})

@@ -7,6 +7,8 @@ ResNet50 pruned (Torch-Pruning, Taylor importance) until at least 50% of its FLO
 
 from typing import Dict, List, Optional, Tuple
 
+from .. import registry
+
 # name -> default input shape (C, H, W). All are torchvision architectures with random weights.
 TORCHVISION: Dict[str, Tuple[int, int, int]] = {
     "alexnet": (3, 224, 224),
@@ -65,18 +67,9 @@ KERAS: Dict[str, Tuple[str, Tuple[int, int, int]]] = {
 }
 
 PRUNE_IMPORTANCES = ("magnitude", "taylor")
-# Pruned nets are torch modules: torch loads them (Torch-Pruning's state dict), the others read their ONNX export.
-PRUNED_FRAMEWORKS = ("torch", "onnxruntime", "tensorrt")
-
-# framework -> (artefact format it reads or None when it builds the model itself, precisions)
-FRAMEWORKS: Dict[str, Tuple[object, Tuple[str, ...]]] = {
-    "torch": (None, ("fp32", "fp16")),
-    # fp16: weights and activations cast to float16 (I/O stays float32); int8: static QDQ quantisation.
-    "onnxruntime": ("onnx", ("fp32", "fp16", "int8")),
-    "tflite": ("tflite", ("fp32", "fp16", "int8")),
-    # Engines are not portable: the target builds them from the fp32 ONNX artefact (compilers.build_tensorrt).
-    "tensorrt": ("onnx", ("fp32", "fp16", "int8")),
-}
+# Pruned nets are torch modules: torch loads them (Torch-Pruning's state dict), the others read their ONNX
+# export. Which frameworks, and at which precisions each runs: suite/registry.py.
+PRUNED_FRAMEWORKS = tuple(f.name for f in registry.FRAMEWORKS.values() if f.pruned)
 
 
 def models(framework: str = "torch") -> List[str]:
@@ -118,8 +111,8 @@ def default_shape(model: str, framework: str = "torch") -> Tuple[int, int, int]:
 
 def can_run(framework: str, model: str, precision: str) -> str:
     """Empty when `framework` can run `model` at `precision`, else the reason it cannot."""
-    if framework not in FRAMEWORKS:
-        return "unknown framework %r (known: %s)" % (framework, ", ".join(sorted(FRAMEWORKS)))
+    if framework not in registry.FRAMEWORKS:
+        return "unknown framework %r (known: %s)" % (framework, ", ".join(sorted(registry.FRAMEWORKS)))
     try:
         base, prune = parse(model)
     except ValueError as e:
@@ -128,11 +121,12 @@ def can_run(framework: str, model: str, precision: str) -> str:
         return "unknown model %r for %s (known: %s)" % (base, framework, ", ".join(models(framework)))
     if prune is not None and framework not in PRUNED_FRAMEWORKS:
         return "pruned model %r runs on %s, not on %s" % (model, "/".join(PRUNED_FRAMEWORKS), framework)
-    precisions = FRAMEWORKS[framework][1]
+    precisions = registry.FRAMEWORKS[framework].precisions
     if precision not in precisions:
         return "%s runs %s at %s, not %r" % (framework, model, "/".join(precisions), precision)
     return ""
 
 
-def artifact_format(framework: str) -> object:
-    return FRAMEWORKS[framework][0]
+def artifact_format(framework: str) -> Optional[str]:
+    """The artefact format `framework` reads, None when it builds the model itself (torch)."""
+    return registry.FRAMEWORKS[framework].artefact

@@ -1,4 +1,4 @@
-"""python -m edgebench.suite.models make | info | layers | accuracy | edgetpu | tensorrt
+"""python -m edgebench.suite.artefacts make | info | layers | accuracy | edgetpu | tensorrt
 
 The host's `edgebench models` runs these in a subprocess (the host never imports a runtime). Each writes
 its JSON answer to --result FILE when given (runtimes print to stdout on their own), else to stdout.
@@ -21,7 +21,7 @@ def _shape(text: str) -> Tuple[int, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m edgebench.suite.models")
+    p = argparse.ArgumentParser(prog="python -m edgebench.suite.artefacts")
     sub = p.add_subparsers(dest="cmd")
 
     def common(q: argparse.ArgumentParser) -> None:
@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: Any) -> Any:
     if args.cmd == "make":
-        from .export import make
+        from .make import make
 
         manifest = make(args.format, args.model, args.out, _shape(args.input), args.num_classes, args.seed,
                         args.precision, args.opset, args.calib_dir, args.calib_samples, args.weights)
@@ -99,7 +99,8 @@ def _run(args: Any) -> Any:
             write_json(os.path.join(args.out, "manifest.json"), manifest)
         return manifest
     if args.cmd == "info":
-        from . import flops, zoo
+        from ..nets import zoo
+        from . import flops
 
         base, variant = zoo.parse(args.model)
         shape = _shape(args.input)
@@ -171,7 +172,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         answer = _run(args)
     except (ValueError, OSError) as e:
-        sys.stderr.write("edgebench.suite.models %s: %s\n" % (args.cmd, e))
+        sys.stderr.write("edgebench.suite.artefacts %s: %s\n" % (args.cmd, e))
         return EXIT_BAD_INPUT if isinstance(e, ValueError) else EXIT_FAILED
     if args.result:
         write_json(args.result, answer)

@@ -10,11 +10,10 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ..fsutil import write_json
-from . import zoo
+from ..nets import zoo
+from .agreement import RTOL, agreement
 
 DEFAULT_OPSET = 17
-# float32 exports agree with torch to ~1e-6 of the output scale; 1e-4 leaves room for kernel order.
-RTOL = 1e-4
 
 
 def calibrated_model(model: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0,
@@ -27,7 +26,7 @@ def calibrated_model(model: str, input_shape: Tuple[int, ...], num_classes: int 
     """
     import torch
 
-    from ..backends.torch_backend import build_model
+    from ..nets.torchvision_nets import build_model
 
     torch.manual_seed(seed)
     net = build_model(model, num_classes)
@@ -75,7 +74,8 @@ def _manifest(model: str, fmt: str, path: str, input_shape: Tuple[int, ...], num
     return {
         "model": model, "format": fmt, "precision": precision, "file": os.path.basename(path),
         "input_shape": list(input_shape), "num_classes": num_classes, "seed": seed,
-        "size_bytes": size, "size_mb": size / 1e6, "size_mib": size / float(1 << 20), "parameters": int(params),
+        # Units rule (README, Development): *_mb is MiB; decimal megabytes only as *_mb_decimal.
+        "size_bytes": size, "size_mib": size / float(1 << 20), "size_mb_decimal": size / 1e6, "parameters": int(params),
         "made_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -87,7 +87,7 @@ def _torch_params(net: Any) -> int:
 def save_torch(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000,
                seed: int = 0, weights: Optional[str] = None, calib_dir: Optional[str] = None) -> Dict[str, Any]:
     """Write out_dir/model.pt and out_dir/manifest.json: a torchvision state dict, or for a pruned name the
-    pruned structure and weights (prune.save_pruned), checked by loading it back onto a fresh base net."""
+    pruned structure and weights (nets/pruned.save_pruned), checked by loading it back onto a fresh base net."""
     import torch
 
     if not os.path.isdir(out_dir):
@@ -96,14 +96,16 @@ def save_torch(model: str, out_dir: str, input_shape: Tuple[int, ...], num_class
     path = os.path.join(out_dir, "model.pt")
     t0 = time.monotonic()
     if "pruning" in info:
-        from . import prune
+        from ..nets import pruned
 
-        prune.save_pruned(net, model, path + ".tmp", info["pruning"])
+        pruned.save_pruned(net, model, path + ".tmp", info["pruning"])
     else:
         torch.save(net.state_dict(), path + ".tmp")
     export_s = time.monotonic() - t0
     versions = _torch_versions()
     if "pruning" in info:
+        from . import prune
+
         info["check"] = prune.check_saved(net, model, path + ".tmp", input_shape, num_classes, seed)
         versions["torch-pruning"] = info["pruning"]["library_version"]
     os.replace(path + ".tmp", path)
@@ -119,16 +121,6 @@ def _torch_versions() -> Dict[str, str]:
     import torchvision
 
     return {"torch": torch.__version__, "torchvision": torchvision.__version__}
-
-
-def agreement(ref: np.ndarray, got: np.ndarray) -> Dict[str, float]:
-    """How closely `got` follows `ref` (outputs of one batch): relative max and RMS error, top-1 agreement."""
-    ref = ref.astype(np.float64).reshape(ref.shape[0], -1)
-    got = got.astype(np.float64).reshape(got.shape[0], -1)
-    scale = max(float(np.max(np.abs(ref))), 1e-12)
-    return {"max_rel_diff": float(np.max(np.abs(got - ref)) / scale),
-            "rms_rel_diff": float(np.sqrt(np.mean((got - ref) ** 2)) / max(float(np.sqrt(np.mean(ref ** 2))), 1e-12)),
-            "top1_agreement": float(np.mean(np.argmax(got, 1) == np.argmax(ref, 1)))}
 
 
 def export_onnx(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000,
@@ -185,13 +177,14 @@ def export_onnx(model: str, out_dir: str, input_shape: Tuple[int, ...], num_clas
 def export_tflite(model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000,
                   seed: int = 0, precision: str = "fp32", calib_dir: Optional[str] = None,
                   calib_samples: int = 16, weights: Optional[str] = None, net: Any = None) -> Dict[str, Any]:
-    """Write out_dir/model.tflite and its manifest; the output is checked against Keras (see quantise.TOLERANCE).
+    """Write out_dir/model.tflite and its manifest; the output is checked against Keras (agreement.TFLITE_TOLERANCES).
 
     Keras applications are built as they are; other zoo names are torchvision nets rebuilt in Keras by
     torch2keras (checked against torch, manifest "torch_check"). `net` converts that Keras model (e.g. one
     transferred from torch) instead of building `model`.
     """
-    from . import keras_zoo, quantise
+    from ..nets import keras_zoo
+    from . import quantise
 
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
@@ -266,7 +259,7 @@ def export_edgetpu(model: str, out_dir: str, input_shape: Tuple[int, ...], num_c
     os.replace(compiled["file"], path)
     mapped = compiled["mapped"] or {}
     size = os.path.getsize(path)
-    man.update({"format": "edgetpu", "file": "model.tflite", "size_bytes": size, "size_mb": size / 1e6,
+    man.update({"format": "edgetpu", "file": "model.tflite", "size_bytes": size, "size_mb_decimal": size / 1e6,
                 "size_mib": size / float(1 << 20), "int8_size_bytes": man["size_bytes"],
                 "edgetpu": {"compile_s": compiled["compile_s"], "mapped": mapped, "log": compiled["log"][-4000:]}})
     if mapped.get("cpu_ops"):
@@ -275,31 +268,6 @@ def export_edgetpu(model: str, out_dir: str, input_shape: Tuple[int, ...], num_c
     shutil.rmtree(work, ignore_errors=True)
     write_json(os.path.join(out_dir, "manifest.json"), man)
     return man
-
-
-def make(fmt: str, model: str, out_dir: str, input_shape: Tuple[int, ...], num_classes: int = 1000, seed: int = 0,
-         precision: str = "fp32", opset: int = DEFAULT_OPSET, calib_dir: Optional[str] = None,
-         calib_samples: int = 16, weights: Optional[str] = None) -> Dict[str, Any]:
-    """One artefact of any format; the entry point of `python -m edgebench.suite.models make`."""
-    if fmt == "torch":
-        if precision != "fp32":
-            raise ValueError("torch artefacts are fp32 state dicts (the torch backend casts at load)")
-        return save_torch(model, out_dir, input_shape, num_classes, seed, weights, calib_dir)
-    if fmt == "onnx":
-        if precision != "fp32":  # fp16/int8 derived from a fresh fp32 export and checked against it
-            from .onnx_precision import export_onnx_precision
-
-            return export_onnx_precision(model, out_dir, input_shape, num_classes, seed, precision, opset, weights,
-                                         calib_dir, calib_samples)
-        return export_onnx(model, out_dir, input_shape, num_classes, seed, opset, weights, calib_dir)
-    if fmt == "tflite":
-        return export_tflite(model, out_dir, input_shape, num_classes, seed, precision, calib_dir, calib_samples,
-                             weights)
-    if fmt == "edgetpu":
-        if precision != "int8":
-            raise ValueError("the EdgeTPU runs full-integer INT8 models only, not %r" % precision)
-        return export_edgetpu(model, out_dir, input_shape, num_classes, seed, calib_dir, calib_samples, weights)
-    raise ValueError("unknown artefact format %r (torch, onnx, tflite, edgetpu)" % fmt)
 
 
 def main_export(args: Any) -> int:

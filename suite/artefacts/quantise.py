@@ -1,28 +1,13 @@
-"""Checks that a reduced-precision artefact still computes what its FP32 source computes.
-
-Tolerances (outputs of the same 8-sample batch, relative to the reference's scale; see agreement()):
-- fp32: max |diff| / max |ref| <= 1e-4 (conversion only reorders float arithmetic).
-- fp16: weights stored as float16 (relative rounding 2**-11 ~ 4.9e-4 per weight): RMS error of the logits
-  <= 3e-2 of their RMS and max error <= 5e-2 of the largest logit (measured on random-weight P1 models:
-  0.002-0.012 RMS; deep random nets amplify rounding more than trained ones).
-- int8: full-integer PTQ: RMS error <= 0.35 of the logits' RMS (measured 0.13-0.21 on random-weight
-  MobileNetV2/V3-Small, DenseNet121, EfficientNetB0 with synthetic calibration). Top-1 agreement is
-  reported, not bounded, here: on random weights the logits of different classes are near ties, so a
-  small error flips the argmax; the accuracy test on a trained model (digits) bounds what matters, the accuracy drop.
-"""
+"""Checks that a reduced-precision TFLite artefact still computes what its FP32 source computes; the
+tolerances and why they are what they are: agreement.TFLITE_TOLERANCES."""
 
 import os
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .export import agreement
+from .agreement import TFLITE_TOLERANCES, agreement
 
-TOLERANCE: Dict[str, Dict[str, float]] = {
-    "fp32": {"max_rel_diff": 1e-4},
-    "fp16": {"max_rel_diff": 5e-2, "rms_rel_diff": 3e-2},
-    "int8": {"rms_rel_diff": 0.35},
-}
 CHECK_BATCH = 8
 
 
@@ -52,8 +37,8 @@ def run_tflite(path: str, batch_nchw: np.ndarray, threads: Optional[int] = None)
 
 
 def within(stats: Dict[str, float], precision: str) -> Dict[str, Any]:
-    """stats plus ok and what failed, against TOLERANCE[precision]."""
-    bounds = TOLERANCE[precision]
+    """stats plus ok and what failed, against TFLITE_TOLERANCES[precision]."""
+    bounds = TFLITE_TOLERANCES[precision]
     failed = ["%s %.3g > %.3g" % (k, stats[k], v) for k, v in sorted(bounds.items()) if stats[k] > v]
     out: Dict[str, Any] = dict(stats)
     out.update({"tolerance": bounds, "ok": not failed, "failed": "; ".join(failed)})

@@ -20,31 +20,16 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ..fsutil import sha256_file, write_json
+from ..nets.onnx_meta import META
+from .agreement import ONNX_TOLERANCES, agreement
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp16", "int8")
-# Each derived model's output vs the fp32 ONNX on the probe batch (export.agreement): the largest and the
-# RMS error, both relative to the fp32 output's scale. Measured with benchmarks/onnx_precision.py (random
-# calibrated weights, synthetic calibration, default input shapes) on alexnet, squeezenet1_0/1_1, resnet18/50,
-# densenet121/169, vgg16, inception_v3, mobilenet_v2, mobilenet_v3_small/large, efficientnet_b0/b1/b3, the worst
-# were fp16 max 0.045 / RMS 0.042 (inception_v3; resnet50 0.028 / 0.021, most others < 0.01) and int8 max
-# 0.38 / RMS 0.36 (efficientnet_b0; mobilenet_v2/v3 and inception_v3 0.24-0.30). Random nets are chaotic:
-# rounding only inception_v3's weights to float16 with float32 arithmetic gives the same 0.042, and rounding
-# only its input 0.017, so these figures are the nets' sensitivity, not conversion faults; trained weights do
-# far better (the digits CNN: fp16 ~1e-3). The limits sit ~2x above the worst: a broken conversion (a wrong
-# scale, a lost layer, an overflow to inf/NaN) drives the RMS error towards 1 (uncorrelated outputs ~1.4) and
-# fails. Top-1 agreement is recorded, not limited: random weights on synthetic input give near ties (int8:
-# 0.375-1.0 of 8 samples), so top-1 is tested on real data (digits, tests/integration/test_models_onnx_precision).
-TOLERANCES: Dict[str, Dict[str, float]] = {
-    "fp16": {"max_rel_diff": 0.1, "rms_rel_diff": 0.1},
-    "int8": {"max_rel_diff": 0.8, "rms_rel_diff": 0.6},
-}
 # ORT CPU kernels that compute in int8 besides QLinear* (what QDQ pairs around an op fuse into).
 INT8_KERNELS = ("QGemm", "ConvInteger", "MatMulInteger", "MatMulIntegerToFloat", "DynamicQuantizeMatMul")
 PROBE_BATCH = 8
 CALIB_BATCH = 8  # samples per calibration inference (faster than one at a time; same ranges)
-META = "edgebench."  # prefix of the metadata_props this module writes into the model
 
 
 def calibration_data(calib_dir: Optional[str], input_shape: Tuple[int, ...], samples: int,
@@ -152,17 +137,15 @@ def ort_cpu_graph(path: str) -> Dict[str, Any]:
 
 
 def check(fp32_path: str, path: str, precision: str, probe: np.ndarray) -> Dict[str, Any]:
-    """Agreement of the derived model with the fp32 ONNX on `probe`; `ok` when within TOLERANCES."""
+    """Agreement of the derived model with the fp32 ONNX on `probe`; `ok` when within ONNX_TOLERANCES."""
     import onnxruntime as ort
-
-    from .export import agreement
 
     def run(p: str) -> np.ndarray:
         sess = ort.InferenceSession(p, providers=["CPUExecutionProvider"])
         return np.asarray(sess.run(None, {sess.get_inputs()[0].name: probe})[0], dtype=np.float32)
 
     got = agreement(run(fp32_path), run(path))
-    limits = TOLERANCES[precision]
+    limits = ONNX_TOLERANCES[precision]
     failed = ["%s=%.4g > %.4g" % (k, got[k], v) for k, v in sorted(limits.items()) if not got[k] <= v]
     out: Dict[str, Any] = {"reference": "onnx fp32", "samples": int(probe.shape[0]), "tolerances": limits,
                            "ok": not failed, "failed": failed}
@@ -191,9 +174,9 @@ def export_onnx_precision(model: str, out_dir: str, input_shape: Tuple[int, ...]
                           tolerances: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
     """Write out_dir/model.onnx at fp16 or int8 (from a fresh fp32 export) and its manifest.json.
 
-    Raises ValueError, writing nothing, when the result disagrees with the fp32 ONNX beyond TOLERANCES.
+    Raises ValueError, writing nothing, when the result disagrees with the fp32 ONNX beyond ONNX_TOLERANCES.
     `net` derives from that torch module (e.g. a small CNN trained elsewhere) instead of building `model`;
-    `tolerances` replaces TOLERANCES[precision] (for measuring them, not for artefacts of the cache).
+    `tolerances` replaces ONNX_TOLERANCES[precision] (for measuring them, not for artefacts of the cache).
     """
     import onnx
     import onnxruntime as ort
@@ -257,7 +240,8 @@ def export_onnx_precision(model: str, out_dir: str, input_shape: Tuple[int, ...]
                        if precision == "fp16" else
                        "onnxruntime.quantization.quantize_static(QDQ, per-channel, int8 weights and activations, "
                        "symmetric, MinMax) after quant_pre_process"),
-            "derived_from": {"precision": "fp32", "size_bytes": fp32["size_bytes"], "size_mb": fp32["size_mb"],
+            "derived_from": {"precision": "fp32", "size_bytes": fp32["size_bytes"],
+                             "size_mb_decimal": fp32["size_mb_decimal"],
                              "sha256": sha256_file(src), "check": fp32["check"]},
             "size_vs_fp32": manifest["size_bytes"] / float(fp32["size_bytes"]),
         })
@@ -267,17 +251,3 @@ def export_onnx_precision(model: str, out_dir: str, input_shape: Tuple[int, ...]
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def read_evidence(session: Any) -> Dict[str, Any]:
-    """The precision of the graph an onnxruntime session loaded, from the counts export_onnx_precision
-    stamped into the model's metadata from its nodes. Read from the session, so nothing is parsed again:
-    device images ship no onnx, and parsing a large graph in the benchmarked process would add to its
-    load time and peak memory. A model without the stamp is a plain fp32 export (export.export_onnx)."""
-    meta = dict(session.get_modelmeta().custom_metadata_map)
-    found: Dict[str, Any] = {k[len(META):]: int(v) if v.isdigit() else v for k, v in meta.items()
-                             if k.startswith(META)}
-    if not found:
-        return {"source": "unstamped fp32 export", "precision": "fp32"}
-    found["source"] = "model metadata (counted from the graph at export)"
-    return found

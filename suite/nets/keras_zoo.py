@@ -13,7 +13,7 @@ import numpy as np
 
 from . import zoo
 
-log = logging.getLogger("edgebench.suite.models.keras")
+log = logging.getLogger(__name__)
 
 
 def _tf() -> Any:

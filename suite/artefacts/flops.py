@@ -71,7 +71,7 @@ def count(net: Any, input_shape: Tuple[int, ...]) -> Dict[str, Any]:
 
 def for_model(model: str, input_shape: Tuple[int, ...], num_classes: int = 1000) -> Dict[str, Any]:
     """count() for a zoo architecture (random weights: counts do not depend on them)."""
-    from ..backends.torch_backend import build_model
+    from ..nets.torchvision_nets import build_model
 
     out = count(build_model(model, num_classes), input_shape)
     out.update({"model": model, "num_classes": num_classes})

@@ -1,1 +1,0 @@
-"""Model zoo and artefact makers (export, quantise). Runtimes are imported lazily, per function."""
