@@ -1,4 +1,4 @@
-"""The suite's layers (nets <- backends <- artefacts, suite never -> cli) as `make lint` enforces them with
+"""The suite's layers (nets <- backends <- artefacts | workloads, suite never -> cli) and the cli's rooms as `make lint` enforces them with
 import-linter: the real contract file passes on the real tree, and a copy of the tree with one violating
 import (function-level, as most of the suite's runtime imports are) fails it."""
 
@@ -29,7 +29,7 @@ def _tree(tmp: Path) -> Path:
 def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
     # PYTHONPATH first, so the copy shadows the editable install of the worktree.
     return subprocess.run([str(LINT), "--no-cache"], cwd=str(cwd), capture_output=True, text=True,
-                          env={"PYTHONPATH": str(cwd), "PATH": "/usr/bin:/bin"}, timeout=120)
+                          env={"PYTHONPATH": str(cwd), "PATH": "/usr/bin:/bin", "COLUMNS": "400"}, timeout=120)
 
 
 def _add_import(path: Path, line: str) -> None:
@@ -40,13 +40,15 @@ def test_the_tree_keeps_its_layers(tmp_path: Path) -> None:
     need(LINT.is_file(), "import-linter is not installed in this venv (pip install -e .[dev])")
     out = _lint(_tree(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "2 kept, 0 broken" in out.stdout
+    assert "6 kept, 0 broken" in out.stdout
 
 
 @pytest.mark.parametrize("path,line,contract", [
     ("suite/nets/zoo.py", "from ..backends import torch_backend  # noqa", "suite layers"),
     ("suite/backends/onnxruntime_backend.py", "from ..artefacts import onnx_precision  # noqa", "suite layers"),
     ("suite/harness.py", "from edgebench.cli import plan  # noqa", "never imports the host CLI"),
+    ("suite/backends/base.py", "from ..workloads import single  # noqa", "suite layers"),
+    ("cli/analysis/tables.py", "from ..runners import local  # noqa", "analysis and report"),
 ])
 def test_a_forbidden_import_fails_lint(tmp_path: Path, path: str, line: str, contract: str) -> None:
     need(LINT.is_file(), "import-linter is not installed in this venv (pip install -e .[dev])")
