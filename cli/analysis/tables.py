@@ -65,7 +65,7 @@ def load(campaign_dir: Path) -> Tables:
         if problem:
             tables.warnings.append((stored.path, problem))
     tables.runs = _typed(pd.DataFrame(rows))
-    tables.samples = pd.DataFrame(samples, columns=["run_id", "phase", "index", "latency_s"])
+    tables.samples = pd.DataFrame(samples, columns=["run_id", "stream", "copy", "phase", "index", "latency_s"])
     tables.monitor = pd.DataFrame(mon) if mon else pd.DataFrame(
         columns=["run_id", "monitor", "t_mono", "t_wall", "t_rel_s", "phase"])
     tables.info = store.read_campaign_file(campaign_dir)
@@ -208,25 +208,38 @@ def _env(res: RunResult, run_dir: Path) -> dict[str, Any]:
 
 
 def read_samples(run_dir: Path, res: RunResult) -> tuple[list[dict[str, Any]], str]:
-    """Raw latencies from samples.jsonl; where that file is absent or damaged, from result.json's
-    own copy, and the problem is returned to be reported (never a silent swap). A run that timed no
-    inference (killed early) has no samples and no problem."""
+    """Raw latencies from samples.jsonl, each with its stream id and copy index (v1 rows, which have
+    neither, are stream "0", copy 0); where that file is absent or damaged, from result.json's own
+    copy (per stream and copy for v2 results), and the problem is returned to be reported (never a
+    silent swap). A run that timed no inference (killed early) has no samples and no problem."""
     path = run_dir / "samples.jsonl"
     if path.exists():
         rows, problem = store.read_jsonl(path)
         if not problem:
-            return [{"run_id": res.run_id, "phase": r.get("phase"), "index": r.get("index"),
-                     "latency_s": r.get("latency_s")} for r in rows], ""
+            return [_sample(res.run_id, r.get("phase"), r.get("index"), r.get("latency_s"),
+                            r.get("stream", "0"), r.get("copy", 0)) for r in rows], ""
         problem += "; latencies taken from result.json"
     elif res.latencies_s or res.warmup_latencies_s:
         problem = "samples.jsonl is missing; latencies taken from result.json"
     else:
         problem = ""
-    out = [{"run_id": res.run_id, "phase": "warmup", "index": i, "latency_s": v}
-           for i, v in enumerate(res.warmup_latencies_s)]
-    out += [{"run_id": res.run_id, "phase": "measure", "index": i, "latency_s": v}
-            for i, v in enumerate(res.latencies_s)]
-    return out, problem
+    return _samples_of_result(res), problem
+
+
+def _sample(run_id: str, phase: Any, index: Any, latency: Any, stream: Any, copy: Any) -> dict[str, Any]:
+    return {"run_id": run_id, "stream": str(stream), "copy": int(copy), "phase": phase, "index": index,
+            "latency_s": latency}
+
+
+def _samples_of_result(res: RunResult) -> list[dict[str, Any]]:
+    copies = [(st.stream_id, c.copy, c.warmup_latencies_s, c.latencies_s) for st in res.streams for c in st.copies]
+    if not copies:  # v1, or a run that failed before its streams were made
+        copies = [("0", 0, res.warmup_latencies_s, res.latencies_s)]
+    out = []
+    for sid, copy, warm, timed in copies:
+        out += [_sample(res.run_id, "warmup", i, v, sid, copy) for i, v in enumerate(warm)]
+        out += [_sample(res.run_id, "measure", i, v, sid, copy) for i, v in enumerate(timed)]
+    return out
 
 
 def phase_of(t_mono: float, res: RunResult) -> Optional[str]:

@@ -181,3 +181,26 @@ def test_a_failing_stream_stops_the_others_and_the_run_is_kept(tmp_path: Path, a
     assert good.copies[0].error.startswith("stopped")
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["status"] == "failed" and len(saved["streams"]) == 2
+
+
+def test_tables_and_parquet_keep_stream_and_copy(tmp_path: Path, arts: dict[str, Any]) -> None:
+    """A CME run through the real local runner: the samples table and its Parquet export keep which copy
+    each latency came from, read from samples.jsonl and, when that file is gone, from result.json."""
+    import pandas as pd
+    from edgebench.cli.analysis import export, tables
+    from edgebench.cli.runners.local import LocalRunner
+
+    spec = _spec("onnxruntime", arts, "", workload="concurrent", copies=2, threads=1, warmups=1, iterations=4)
+    camp = tmp_path / "camp"
+    res = LocalRunner().execute(spec, camp / spec.run_id, arts["models"])
+    assert res.status == "ok", res.reason
+    t = tables.load(camp)
+    per_copy = t.samples[t.samples["phase"] == "measure"].groupby(["stream", "copy"]).size().to_dict()
+    assert per_copy == {("0", 0): 4, ("0", 1): 4}
+    paths = export.export(camp, tmp_path / "out", t)
+    pq = pd.read_parquet(next(p for p in paths if p.name == "samples.parquet"))
+    assert sorted(set(zip(pq["stream"], pq["copy"]))) == [("0", 0), ("0", 1)]
+    (camp / spec.run_id / "samples.jsonl").unlink()
+    again = tables.load(camp)
+    assert sorted(set(zip(again.samples["stream"], again.samples["copy"]))) == [("0", 0), ("0", 1)]
+    assert len(again.samples) == len(t.samples)
