@@ -43,6 +43,27 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class StreamSpec:
+    """One model stream of a run (helper h4 owns the full version; these are the fields the host needs)."""
+
+    model: str
+    framework: str
+    precision: str = "fp32"
+    batch_size: int = 1
+    input_shape: Tuple[int, ...] = (3, 224, 224)
+    num_classes: int = 1000
+    threads: Optional[int] = None
+    placement: str = "cpu"
+    artifact: Optional[str] = None
+    input_dir: Optional[str] = None
+    weights: Optional[str] = None
+    calib_dir: Optional[str] = None
+    seed: int = 0
+    copies: int = 1
+    stream_id: str = "0"
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """One cell x one repetition of a matrix: everything the child needs to run it."""
 
@@ -76,6 +97,13 @@ class RunSpec:
     timeout_s: float = 600.0
     campaign: str = ""
     expect: Optional[str] = None  # the status this cell is expected to end in, e.g. "oom"
+    workload: str = "single"  # "single", "concurrent" (copies of stream 0) or "placement" (streams)
+    copies: int = 1
+    streams: Tuple[StreamSpec, ...] = ()  # the other streams of a placement run
+    sync: str = "lcm"
+    sync_granularity_s: float = 0.1
+    sync_max_s: float = 60.0
+    skew_limit_s: float = 1.0
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -86,6 +114,7 @@ class RunSpec:
         d = asdict(self)
         d["input_shape"] = list(self.input_shape)
         d["monitors"] = list(self.monitors)
+        d["streams"] = [dict(st, input_shape=list(st["input_shape"])) for st in d["streams"]]
         return d
 
     @classmethod
@@ -110,7 +139,19 @@ class RunSpec:
             d["input_shape"] = tuple(int(v) for v in d["input_shape"])
         if "monitors" in d:
             d["monitors"] = tuple(d["monitors"])
+        if "streams" in d:
+            try:
+                d["streams"] = tuple(StreamSpec(**dict(st, input_shape=tuple(st.get("input_shape", (3, 224, 224)))))
+                                     for st in d["streams"])
+            except (TypeError, AttributeError) as e:
+                raise SchemaError("%s: key 'streams': %s" % (source, e)) from e
         return cls(**d)
+
+    def stream_specs(self) -> List[StreamSpec]:
+        """Stream 0 from the top-level fields, then the others."""
+        own = {f.name for f in fields(StreamSpec)}
+        first = StreamSpec(**{k: v for k, v in asdict(self).items() if k in own and k != "stream_id"})
+        return [first] + list(self.streams)
 
 
 def run_id_of(spec: RunSpec) -> str:
