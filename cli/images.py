@@ -136,7 +136,7 @@ def _suite_files(suite_dir: Path) -> list[Path]:
 
 def image_spec(device: str, framework: str, lock_path: Path = LOCK_FILE) -> ImageSpec:
     dev = devices.load(device)
-    fw = dev.frameworks.get(framework)
+    fw = dev.frameworks.get(framework) or dev.images.get(framework)  # a multi-runtime image by name too
     where = str(devices.profile_path(device))
     if fw is None:
         raise InputError(where, "frameworks", "device %s has no image for framework %r (it has: %s)"
@@ -156,6 +156,12 @@ def buildable(device: str) -> list[str]:
     """Frameworks of a device whose profile names a Dockerfile that exists."""
     dev = devices.load(device)
     return [f for f, fw in sorted(dev.frameworks.items()) if fw.dockerfile and (IMAGES_DIR / fw.dockerfile).exists()]
+
+
+def buildable_multi(device: str) -> list[str]:
+    """Multi-runtime images of a device (profile `images:`) whose Dockerfile exists."""
+    dev = devices.load(device)
+    return [n for n, im in sorted(dev.images.items()) if im.dockerfile and (IMAGES_DIR / im.dockerfile).exists()]
 
 
 # ---- the engine --------------------------------------------------------------------------------------
