@@ -15,7 +15,7 @@ from edgebench.suite.spec import RunSpec, SchemaError
 from rich.console import Console
 from rich.table import Table
 
-from . import artifacts, campaign, plan, store
+from . import artifacts, campaign, plan, ramp_campaign, store
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -82,6 +82,7 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False) -
         _emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
                     "artifacts": [a.key for a in p.artifacts()],
                     "skipped": [{"cell": c, "why": why} for c, why in p.skipped],
+                    "ramp": ramp_campaign.plan_note(p),
                     "plan": [{"run_id": r.run_id, "estimate_s": r.estimate_s, "cell": r.cell,
                               "spec": r.spec.to_dict()} for r in p.runs]})
         return
@@ -98,6 +99,8 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False) -
                       str(r.spec.repetition), "%.1f" % r.estimate_s)
     out.print(table)
     _print_skipped(p)
+    if p.matrix.ramp is not None:
+        err.print("[yellow]%s[/]" % ramp_campaign.plan_note(p)["text"])
 
 
 def _print_skipped(p: plan.Plan) -> None:

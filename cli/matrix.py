@@ -142,7 +142,7 @@ class Matrix(BaseModel):
     # A study across devices (P2, P3) lists frameworks some devices lack: "skip" leaves those cells out of the
     # plan (and says so) instead of refusing the matrix.
     unsupported: Literal["error", "skip"] = "error"
-    ramp: Optional[Ramp] = None  # an axis climbed until it fails (cli/ramp.py)
+    ramp: Union[Ramp, list[Ramp], None] = None  # axes climbed until they fail (cli/ramp.py)
 
 
 def load(path: Union[str, Path]) -> Matrix:

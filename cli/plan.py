@@ -114,7 +114,7 @@ def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = 
     else:
         runs = [run for reps in planned for run in reps]
     if matrix.ramp is not None:
-        runs = ramp.order(runs, lambda r: r.spec.to_dict(), matrix.ramp.axis)
+        runs = ramp.order(runs, lambda r: r.spec.to_dict(), [rp.axis for rp in ramp.ramps_of(matrix)])
     seen: set[str] = set()
     for run in runs:
         if run.run_id in seen:

@@ -142,16 +142,25 @@ def check_ascending(values: Sequence[Any]) -> str:
 T = TypeVar("T")
 
 
-def order(runs: Sequence[T], spec_of: Callable[[T], dict[str, Any]], axis: str) -> list[T]:
-    """Runs grouped (groups in first-appearance order), each group's levels ascending and every
-    repetition of a level before the next level."""
+def order(runs: Sequence[T], spec_of: Callable[[T], dict[str, Any]], axes: Sequence[str]) -> list[T]:
+    """Runs grouped by everything but the ramp axes (groups in first-appearance order); within a group
+    the levels ascend (lexicographically over the ramp axes, so every ramp sees its lower levels
+    first) and every repetition of a level runs before the next level."""
     groups: dict[str, list[T]] = {}
     for r in runs:
-        groups.setdefault(group_key(spec_of(r), axis), []).append(r)
+        spec = spec_of(r)
+        groups.setdefault(group_key({k: v for k, v in spec.items() if k not in axes}, ""), []).append(r)
     out: list[T] = []
     for members in groups.values():
-        out.extend(sorted(members, key=lambda r: (level_of(spec_of(r), axis), spec_of(r).get("repetition", 0))))
+        out.extend(sorted(members, key=lambda r: tuple(level_of(spec_of(r), a) for a in axes)
+                          + (spec_of(r).get("repetition", 0),)))
     return out
+
+
+def ramps_of(matrix: Any) -> list[Ramp]:
+    """A matrix's ramps: none, one, or a list (each on its own axis)."""
+    rp = matrix.ramp
+    return [] if rp is None else list(rp) if isinstance(rp, list) else [rp]
 
 
 def expected_of(spec: dict[str, Any]) -> tuple[str, ...]:
@@ -205,15 +214,28 @@ def check_matrix(matrix: Any, path: Any, node: Any) -> None:
     from . import yamlfile
     from .errors import InputError
 
-    rp: Optional[Ramp] = matrix.ramp
-    if rp is None:
+    ramps = ramps_of(matrix)
+    if not ramps:
         return
-    if rp.axis not in matrix.axes:
-        raise InputError(str(path), "ramp.axis", "the ramp climbs an axis: add axes.%s with ascending values"
-                         % rp.axis, yamlfile.line_of(node, ["ramp", "axis"]))
-    why = check_ascending(matrix.axes[rp.axis])
-    if why:
-        raise InputError(str(path), "axes.%s" % rp.axis, why, yamlfile.line_of(node, ["axes", rp.axis]))
+    seen: set[str] = set()
+    for i, rp in enumerate(ramps):
+        loc: list[Any] = ["ramp"] + ([i] if isinstance(matrix.ramp, list) else [])
+        if rp.axis in seen:
+            raise InputError(str(path), yamlfile.dotted(loc + ["axis"]), "two ramps on axis %s" % rp.axis,
+                             yamlfile.line_of(node, loc + ["axis"]))
+        seen.add(rp.axis)
+        in_include = any(rp.axis in inc.model_fields_set for inc in matrix.include)
+        if rp.axis not in matrix.axes and not in_include:
+            raise InputError(str(path), yamlfile.dotted(loc + ["axis"]), "the ramp climbs axes.%s (ascending "
+                             "values) or the %s values of include entries; the matrix sets neither"
+                             % (rp.axis, rp.axis), yamlfile.line_of(node, loc + ["axis"]))
+        if rp.axis in matrix.axes:
+            values = matrix.axes[rp.axis]
+            why = check_ascending(values)
+            if why:
+                bad = next(i for i in range(len(values)) if check_ascending(values[: i + 1]))
+                raise InputError(str(path), "axes.%s[%d]" % (rp.axis, bad), why,
+                                 yamlfile.line_of(node, ["axes", rp.axis, bad]))
     for key, what in (("adaptive", "adaptive repetitions"), ("sweep", "a memory sweep")):
         if getattr(matrix, key) is not None:
             raise InputError(str(path), key, "a ramp cannot be combined with %s (levels are decided after their "
@@ -221,8 +243,3 @@ def check_matrix(matrix: Any, path: Any, node: Any) -> None:
     if matrix.order != "cell-major":
         raise InputError(str(path), "order", "a ramp runs every repetition of a level before the next level: "
                          "use order: cell-major", yamlfile.line_of(node, ["order"]))
-    for i, inc in enumerate(matrix.include):
-        if rp.axis in inc.model_fields_set:
-            raise InputError(str(path), "include[%d].%s" % (i, rp.axis), "an include entry cannot set the ramp "
-                             "axis; the ramp's levels come from axes.%s" % rp.axis,
-                             yamlfile.line_of(node, ["include", i, rp.axis]))

@@ -6,6 +6,7 @@ so a resumed campaign skips the same levels; a stale `skipped` record whose leve
 changed) is set aside, and a measured result is never overwritten by a skip.
 """
 
+import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,29 +24,24 @@ def _record(r: RunResult) -> ramp.Record:
 
 
 class Walk:
-    """One campaign's climb over every group of its ramp."""
+    """One campaign's climb over every group of its ramps (a run is skipped when any ramp says so)."""
 
     def __init__(self, plan: Plan) -> None:
-        assert plan.matrix.ramp is not None
-        self.ramp: ramp.Ramp = plan.matrix.ramp
-        self.axis = self.ramp.axis
-        self.levels: dict[str, list[Any]] = {}
-        for p in plan.runs:
-            values = self.levels.setdefault(ramp.group_key(p.spec.to_dict(), self.axis), [])
-            value = ramp.level_of(p.spec.to_dict(), self.axis)
-            if value not in values:
-                values.append(value)
-        for values in self.levels.values():
-            values.sort()
-        self.findings: set[str] = set()  # run ids that are the ramp's findings, not failures
+        self.ramps = ramp.ramps_of(plan.matrix)
+        assert self.ramps
+        self.findings: set[str] = set()  # run ids that are the ramps' findings, not failures
 
     def skip_reason(self, spec: dict[str, Any], results: list[RunResult]) -> str:
-        """Why this run's level is above its group's stop, from the results of the levels below it."""
-        group, value = ramp.group_key(spec, self.axis), ramp.level_of(spec, self.axis)
-        below = [r for r in results if r.spec.get(self.axis, 1) < value
-                 and ramp.group_key(r.spec, self.axis) == group]
-        levels = ramp.levels_of([_record(r) for r in below], self.axis).get(group, [])
-        return ramp.decide(levels, self.ramp).skip_reason([lv.value for lv in levels], len(levels))
+        """Why this run's level is above its group's stop on some ramp, from the levels below it."""
+        for rp in self.ramps:
+            group, value = ramp.group_key(spec, rp.axis), ramp.level_of(spec, rp.axis)
+            below = [r for r in results if ramp.level_of(r.spec, rp.axis) < value
+                     and ramp.group_key(r.spec, rp.axis) == group]
+            levels = ramp.levels_of([_record(r) for r in below], rp.axis).get(group, [])
+            why = ramp.decide(levels, rp).skip_reason([lv.value for lv in levels], len(levels))
+            if why:
+                return "%s: %s" % (rp.axis, why)
+        return ""
 
     def before(self, planned: PlannedRun, camp_dir: Path, results: list[RunResult]) -> Optional[RunResult]:
         """The skipped record (written) when the run must not run; None when it runs (or resumes)."""
@@ -59,8 +55,9 @@ class Walk:
             return None
         if stored is not None and stored.status != "skipped" and stored.host:
             return None  # measured before the stop moved: kept, and resumed as it is
+        axis = reason.split(":", 1)[0]
         result = RunResult(run_id=planned.run_id, status="skipped", spec=spec, reason=reason,
-                           host={"runner": "ramp", "ramp": {"axis": self.axis, "level": spec.get(self.axis, 1),
+                           host={"runner": "ramp", "ramp": {"axis": axis, "level": ramp.level_of(spec, axis),
                                                             "reason": reason}})
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(str(run_dir / "spec.json"), spec)
@@ -69,22 +66,50 @@ class Walk:
         return result
 
     def finish(self, camp_dir: Path, results: list[RunResult]) -> dict[str, Any]:
-        """ramps.json: per group, the levels that ran, the best, the stop and why; the runs at a failing
-        level are findings of the climb (P3's "until memory fails"), not failures of the campaign."""
-        records = [_record(r) for r in results]
+        """ramps.json: per ramp and group, the levels that ran, the best, the stop and why. The runs at
+        a failing level are findings of the climb (P3's "until memory fails"), not campaign failures;
+        so are the skipped records."""
         out: dict[str, Any] = {}
-        for group, levels in ramp.levels_of(records, self.axis).items():
-            row = ramp.summary(levels, self.ramp)
-            d = ramp.decide(levels, self.ramp)
-            if d.kind == "failure" and d.stop_index is not None:
-                stop = levels[d.stop_index].value
-                self.findings.update(r.run_id for r in results if r.status in self.ramp.stop_on
-                                     and ramp.group_key(r.spec, self.axis) == group
-                                     and ramp.level_of(r.spec, self.axis) == stop)
-            row["skipped"] = sorted(r.run_id for r in results if r.status == "skipped"
-                                    and ramp.group_key(r.spec, self.axis) == group)
-            self.findings.update(row["skipped"])
-            out[group] = row
-        write_json(str(camp_dir / RAMPS_FILE), {"ramp": self.ramp.model_dump(), "groups": out,
-                                                "findings": sorted(self.findings)})
+        for rp in self.ramps:
+            records = [_record(r) for r in results]
+            for group, levels in ramp.levels_of(records, rp.axis).items():
+                if len(levels) < 2 and not any(r.status == "skipped" and ramp.group_key(r.spec, rp.axis) == group
+                                               for r in results):
+                    continue  # one level: nothing was climbed on this axis
+                row = ramp.summary(levels, rp)
+                d = ramp.decide(levels, rp)
+                if d.kind == "failure" and d.stop_index is not None:
+                    stop = levels[d.stop_index].value
+                    self.findings.update(r.run_id for r in results if r.status in rp.stop_on
+                                         and ramp.group_key(r.spec, rp.axis) == group
+                                         and ramp.level_of(r.spec, rp.axis) == stop)
+                row["skipped"] = sorted(r.run_id for r in results if r.status == "skipped"
+                                        and ramp.group_key(r.spec, rp.axis) == group)
+                row["group"] = json.loads(group)
+                self.findings.update(row["skipped"])
+                out["%s|%s" % (rp.axis, group)] = row
+        write_json(str(camp_dir / RAMPS_FILE), {"ramps": [rp.model_dump() for rp in self.ramps],
+                                                "groups": list(out.values()), "findings": sorted(self.findings)})
         return out
+
+
+def plan_note(plan: Plan) -> dict[str, Any]:
+    """What `edgebench plan` says of a ramp matrix: its count is the worst case (no level fails); how
+    many groups climb how many levels, and the fewest runs (every group stopping at its first level)."""
+    ramps = ramp.ramps_of(plan.matrix)
+    if not ramps:
+        return {}
+    axes = [rp.axis for rp in ramps]
+    groups: dict[str, set[tuple[Any, ...]]] = {}
+    reps: dict[str, int] = {}
+    for p in plan.runs:
+        spec = p.spec.to_dict()
+        g = ramp.group_key({k: v for k, v in spec.items() if k not in axes}, "")
+        groups.setdefault(g, set()).add(tuple(ramp.level_of(spec, a) for a in axes))
+        reps[g] = max(reps.get(g, 0), int(spec.get("repetition", 0)) + 1)
+    fewest = sum(reps[g] for g in groups)
+    text = ("ramp on %s: up to %d runs in %d group(s) of up to %d level(s); a group stops at its first failing "
+            "level (levels above are recorded as skipped), so at least %d runs"
+            % ("+".join(axes), len(plan.runs), len(groups), max(len(v) for v in groups.values()), fewest))
+    return {"axes": axes, "worst_case_runs": len(plan.runs), "groups": len(groups), "fewest_runs": fewest,
+            "text": text}

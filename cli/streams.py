@@ -66,7 +66,7 @@ def check(cell: dict[str, Any], dev: devices.Device, fail: Fail) -> None:
     workload = cell.get("workload", "single")
     streams = [StreamCell.model_validate(s) for s in cell.get("streams") or []]
     if workload == "placement" and not streams:
-        fail("streams", "a placement (DMP) run needs at least two streams: the cell's model and one or more "
+        fail("workload", "a placement (DMP) run needs at least two streams: the cell's model and one or more "
                         "under `streams`")
     if streams and workload != "placement":
         fail("workload", "streams are run by `workload: placement` (got %r)" % workload)

@@ -49,13 +49,13 @@ def test_batch_ramp_stops_at_a_real_oom_and_records_the_levels_above(tmp_path: P
     for b in LEVELS[first_bad + 1:]:
         r = by_batch[b]
         assert r.status == "skipped"
-        assert r.reason.startswith("above failing level %d (1 of 1 repetitions oom)" % stop), r.reason
+        assert r.reason.startswith("batch_size: above failing level %d (1 of 1 repetitions oom)" % stop), r.reason
         stored = json.loads((out.dir / r.run_id / "result.json").read_text())
         assert stored["status"] == "skipped" and stored["reason"] == r.reason
         assert not (out.dir / r.run_id / "samples.jsonl").exists()  # nothing ran
     assert out.unexpected == []  # the stop is the ramp's finding, not a failure
     ramps = json.loads((out.dir / "ramps.json").read_text())
-    (group,) = ramps["groups"].values()
+    (group,) = ramps["groups"]
     assert group["stop_level"] == stop and group["stopped_by"] == "failure"
     assert group["max_level_ok"] == LEVELS[first_bad - 1]
     # Resume: nothing runs again, the same levels are skipped (recomputed from the stored results).

@@ -119,10 +119,10 @@ def test_walk_writes_skipped_records_and_resume_recomputes_the_same_decision(tmp
     first = walk_once()
     skipped = [r for r in first if r.status == "skipped"]
     assert [(r.spec["threads"], r.spec["batch_size"]) for r in skipped] == [(1, 4), (1, 4)]
-    assert all(r.reason == "above failing level 2 (2 of 2 repetitions oom)" for r in skipped)
+    assert all(r.reason == "batch_size: above failing level 2 (2 of 2 repetitions oom)" for r in skipped)
     assert all(store.read_run(camp / r.run_id).result.status == "skipped" for r in skipped)  # type: ignore[union-attr]
     ramps = json.loads((camp / "ramps.json").read_text())
-    assert sorted(g["stop_level"] for g in ramps["groups"].values() if g["stopped_by"]) == [2]
+    assert sorted(g["stop_level"] for g in ramps["groups"] if g["stopped_by"]) == [2]
     assert set(ramps["findings"]) >= {r.run_id for r in skipped}
     second = walk_once()
     assert [(r.run_id, r.status, r.reason) for r in second] == [(r.run_id, r.status, r.reason) for r in first]
@@ -143,8 +143,10 @@ def test_a_stale_skipped_record_is_set_aside_when_its_level_now_runs(tmp_path: P
 
 
 @pytest.mark.parametrize("text, key", [
-    (MATRIX, "axes.batch_size"),  # [4, 1, 2] does not ascend
+    (MATRIX, "axes.batch_size[1]"),  # [4, 1, 2] does not ascend
     (MATRIX.replace("ramp: {axis: batch_size}", "ramp: {axis: copies}"), "ramp.axis"),
+    (MATRIX.replace("ramp: {axis: batch_size}", "ramp: [{axis: batch_size}, {axis: batch_size}]")
+     .replace("[4, 1, 2]", "[1, 2]"), "ramp[1].axis"),
     (MATRIX.replace("repetitions: 2", "repetitions: 2\norder: repetition-major").replace("[4, 1, 2]", "[1, 2]"),
      "order"),
 ])
