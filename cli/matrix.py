@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import yamlfile
 from .errors import InputError
-from .ramp import Ramp, check_matrix as check_ramp
+from .ramp import Ramp
+from .ramp import check_matrix as check_ramp
 from .streams import StreamCell
 
 Shape = Union[int, list[int]]

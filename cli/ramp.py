@@ -21,7 +21,8 @@ from typing import Any, Literal, Optional, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 RAMP_AXES = ("batch_size", "copies")
-STOP_STATUSES = ("oom", "failed", "killed", "timeout")
+Stop = Literal["oom", "failed", "killed", "timeout"]
+STOP_STATUSES: tuple[Stop, ...] = ("oom", "failed", "killed", "timeout")
 
 
 class Plateau(BaseModel):
@@ -36,7 +37,7 @@ class Plateau(BaseModel):
 class Ramp(BaseModel):
     model_config = ConfigDict(extra="forbid")
     axis: Literal["batch_size", "copies"]
-    stop_on: list[Literal["oom", "failed", "killed", "timeout"]] = list(STOP_STATUSES)
+    stop_on: list[Stop] = list(STOP_STATUSES)
     fail_when: Literal["majority", "any", "all"] = "majority"
     plateau: Optional[Plateau] = None
 

@@ -38,7 +38,8 @@ def test_batch_ramp_stops_at_a_real_oom_and_records_the_levels_above(tmp_path: P
     p = plan.build(path)
     assert [r.spec.batch_size for r in p.runs] == LEVELS
     results = tmp_path / "results"
-    quiet = Console(file=open(tmp_path / "console.log", "w"))
+    log = (tmp_path / "console.log").open("w")
+    quiet = Console(file=log)
     out = campaign.run(p, LocalRunner(), results, models_dir, quiet, show_progress=False)
     by_batch = {r.spec["batch_size"]: r for r in out.results}
     statuses = [by_batch[b].status for b in LEVELS]
@@ -63,3 +64,4 @@ def test_batch_ramp_stops_at_a_real_oom_and_records_the_levels_above(tmp_path: P
     assert again.resumed == first_bad + 1
     assert [r.status for r in sorted(again.results, key=lambda r: r.spec["batch_size"])] == statuses
     assert again.unexpected == []
+    log.close()

@@ -79,8 +79,8 @@ repetitions: 2
 
 
 def _result(p: plan.PlannedRun, status: str) -> RunResult:
-    return RunResult(run_id=p.run_id, status=status, spec=p.spec.to_dict(), throughput_ips=1.0 if status == "ok" else None,
-                     host={"runner": "test"})
+    return RunResult(run_id=p.run_id, status=status, spec=p.spec.to_dict(),
+                     throughput_ips=1.0 if status == "ok" else None, host={"runner": "test"})
 
 
 def test_plan_orders_levels_ascending_per_group_with_repetitions_together(tmp_path: Path) -> None:
@@ -135,7 +135,8 @@ def test_a_stale_skipped_record_is_set_aside_when_its_level_now_runs(tmp_path: P
     camp = tmp_path / "camp"
     top = p.runs[4]  # threads 1, batch 4, repetition 0
     (camp / top.run_id).mkdir(parents=True)
-    stale = RunResult(run_id=top.run_id, status="skipped", spec=top.spec.to_dict(), reason="old", host={"runner": "ramp"})
+    stale = RunResult(run_id=top.run_id, status="skipped", spec=top.spec.to_dict(), reason="old",
+                      host={"runner": "ramp"})
     (camp / top.run_id / "result.json").write_text(json.dumps(stale.to_dict()))
     below = [_result(r, "ok") for r in p.runs[:4]]
     assert ramp_campaign.Walk(p).before(top, camp, below) is None
