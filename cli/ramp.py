@@ -244,3 +244,26 @@ def check_matrix(matrix: Any, path: Any, node: Any) -> None:
     if matrix.order != "cell-major":
         raise InputError(str(path), "order", "a ramp runs every repetition of a level before the next level: "
                          "use order: cell-major", yamlfile.line_of(node, ["order"]))
+
+
+def findings(records: Sequence[Record], ramps: Sequence[Ramp]) -> set[str]:
+    """Run ids that are a climb's findings, not failures: the skipped levels, and the stop_on runs of the
+    level that stopped a climb (P3 climbs "until memory fails": that failure is the answer)."""
+    out = {r.run_id for r in records if r.status == "skipped"}
+    for rp in ramps:
+        for group, levels in levels_of(records, rp.axis).items():
+            d = decide(levels, rp)
+            if d.kind != "failure" or d.stop_index is None:
+                continue
+            stop = levels[d.stop_index].value
+            out.update(r.run_id for r in records if r.status in rp.stop_on and level_of(r.spec, rp.axis) == stop
+                       and group_key(r.spec, rp.axis) == group)
+    return out
+
+
+def from_matrix_dict(matrix: dict[str, Any]) -> list[Ramp]:
+    """The ramps of a matrix as campaign.json saved it (model_dump)."""
+    rp = matrix.get("ramp")
+    if not rp:
+        return []
+    return [Ramp.model_validate(x) for x in (rp if isinstance(rp, list) else [rp])]

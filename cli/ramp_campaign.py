@@ -70,23 +70,17 @@ class Walk:
         a failing level are findings of the climb (P3's "until memory fails"), not campaign failures;
         so are the skipped records."""
         out: dict[str, Any] = {}
+        records = [_record(r) for r in results]
+        self.findings |= ramp.findings(records, self.ramps)
         for rp in self.ramps:
-            records = [_record(r) for r in results]
             for group, levels in ramp.levels_of(records, rp.axis).items():
                 if len(levels) < 2 and not any(r.status == "skipped" and ramp.group_key(r.spec, rp.axis) == group
                                                for r in results):
                     continue  # one level: nothing was climbed on this axis
                 row = ramp.summary(levels, rp)
-                d = ramp.decide(levels, rp)
-                if d.kind == "failure" and d.stop_index is not None:
-                    stop = levels[d.stop_index].value
-                    self.findings.update(r.run_id for r in results if r.status in rp.stop_on
-                                         and ramp.group_key(r.spec, rp.axis) == group
-                                         and ramp.level_of(r.spec, rp.axis) == stop)
                 row["skipped"] = sorted(r.run_id for r in results if r.status == "skipped"
                                         and ramp.group_key(r.spec, rp.axis) == group)
                 row["group"] = json.loads(group)
-                self.findings.update(row["skipped"])
                 out["%s|%s" % (rp.axis, group)] = row
         write_json(str(camp_dir / RAMPS_FILE), {"ramps": [rp.model_dump() for rp in self.ramps],
                                                 "groups": list(out.values()), "findings": sorted(self.findings)})

@@ -10,7 +10,9 @@ import pandas as pd
 from ..analysis.energy import energy_rows
 from ..analysis.tables import load
 from . import figures, markdown
+from . import multi as p3_report
 from .analyses import Analyses, run_analyses
+from .multi import P3
 from .summary import cell_keys, summarize
 
 REPORT_DIR = "_report"  # inside the campaign; '_' keeps it out of the store's run folders
@@ -33,6 +35,7 @@ class ReportData:
     notes: list[str] = field(default_factory=list)  # figures not drawn, and why
     files: list[Path] = field(default_factory=list)  # everything written
     analyses: Optional[Analyses] = None  # correlation, ranking, warm-up, utilisation (P1/P3)
+    p3: Optional[P3] = None  # ramps, throughput vs concurrency, DMP (report/multi.py)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -105,6 +108,7 @@ def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportDa
     t = load(campaign_dir)
     out = Path(out_dir) if out_dir is not None else campaign_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
+    p3_report.mark_findings(t.runs, campaign_dir, t.info)  # a ramp's stop and skipped levels are its answer
     summary = summarize(t.runs)
     data = ReportData(campaign=t.campaign, campaign_dir=campaign_dir, out_dir=out, runs=t.runs, summary=summary,
                       keys=cell_keys(t.runs) if not t.runs.empty else [], damaged=t.damaged, warnings=t.warnings,
@@ -122,8 +126,11 @@ def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportDa
     data.analyses = run_analyses(t.runs, t.monitor, out, t.campaign)
     data.figures += data.analyses.figures
     data.files += data.analyses.files
+    data.p3 = p3_report.build(campaign_dir, t.runs, t.monitor, t.info, out, t.campaign)
+    data.figures += data.p3.figures
+    data.files += data.p3.files
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
-    md.write_text(markdown.write(data, stamp))
+    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3))
     data.files.append(md)
     return data

@@ -10,7 +10,9 @@ which level fails, so a neighbour's page cache cannot make it flaky.
 import json
 from pathlib import Path
 
+import pandas as pd
 from edgebench.cli import campaign, plan
+from edgebench.cli.report import build_report
 from edgebench.cli.runners.local import LocalRunner
 from edgebench.suite import cgroup as reader
 from rich.console import Console
@@ -65,3 +67,11 @@ def test_batch_ramp_stops_at_a_real_oom_and_records_the_levels_above(tmp_path: P
     assert [r.status for r in sorted(again.results, key=lambda r: r.spec["batch_size"])] == statuses
     assert again.unexpected == []
     log.close()
+    # The report names the climb: the highest level that ran ok, the best level, the failure that stopped it.
+    data = build_report(out.dir)
+    assert data.unexpected == 0  # the OOM that stopped the climb and the skipped levels are its answer
+    (row,) = pd.read_csv(data.out_dir / "ramps.csv").to_dict("records")
+    assert (row["axis"], row["stop_level"], row["max_level_ok"]) == ("batch_size", stop, LEVELS[first_bad - 1])
+    assert row["best_level"] in LEVELS[:first_bad] and row["stop_reason"] == "1 of 1 repetitions oom"
+    assert row["skipped"] == len(LEVELS) - first_bad - 1
+    assert "## Ramps: maximum and best level" in (data.out_dir / "report.md").read_text()
