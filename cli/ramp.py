@@ -93,6 +93,9 @@ def decide(levels: Sequence[Level], ramp: Ramp) -> Decision:
     """The first stop along ascending levels: a failing level (it ran; those above do not), else a
     plateau after a level (it ran; those above do not)."""
     for i, level in enumerate(levels):
+        if level.statuses and all(st == "skipped" for st, _ in level.statuses):
+            # skipped by another ramp (a larger batch at fewer copies failed): what is above it would be too
+            return Decision(i, "above level %s, skipped by another ramp" % level.value, "skipped")
         why = level_failure(level, ramp)
         if why:
             return Decision(i, "above failing level %s (%s)" % (level.value, why), "failure")
@@ -181,12 +184,9 @@ class Record:
 
 
 def levels_of(records: Sequence[Record], axis: str) -> dict[str, list[Level]]:
-    """Per group, its levels ascending, from the runs that ended (skipped records are left out: a
-    skipped level did not run)."""
+    """Per group, its levels ascending, from the runs that ended or were skipped."""
     by: dict[str, dict[Any, Level]] = {}
     for r in records:
-        if r.status == "skipped":
-            continue
         value = level_of(r.spec, axis)
         lv = by.setdefault(group_key(r.spec, axis), {}).setdefault(value, Level(value))
         lv.statuses.append((r.status, expected_of(r.spec)))
@@ -199,9 +199,10 @@ def summary(levels: Sequence[Level], ramp: Ramp) -> dict[str, Any]:
     """What the report names per group: the highest level that ran ok, the level that maximised
     throughput, and what stopped the climb."""
     d = decide(levels, ramp)
+    stop = levels[d.stop_index] if d.stop_index is not None else None
+    levels = [lv for lv in levels if not all(st == "skipped" for st, _ in lv.statuses)]
     ran_ok = [lv.value for lv in levels if any(st == "ok" for st, _ in lv.statuses) and not level_failure(lv, ramp)]
     best = max((lv for lv in levels if lv.throughput is not None), key=lambda lv: lv.throughput or 0.0, default=None)
-    stop = levels[d.stop_index] if d.stop_index is not None else None
     return {"axis": ramp.axis, "levels_ran": [lv.value for lv in levels], "max_level_ok": max(ran_ok, default=None),
             "best_level": best.value if best is not None else None,
             "best_throughput_ips": best.throughput if best is not None else None,
@@ -234,7 +235,7 @@ def check_matrix(matrix: Any, path: Any, node: Any) -> None:
             values = matrix.axes[rp.axis]
             why = check_ascending(values)
             if why:
-                bad = next(i for i in range(len(values)) if check_ascending(values[: i + 1]))
+                bad = next(j for j in range(len(values)) if check_ascending(values[: j + 1]))
                 raise InputError(str(path), "axes.%s[%d]" % (rp.axis, bad), why,
                                  yamlfile.line_of(node, ["axes", rp.axis, bad]))
     for key, what in (("adaptive", "adaptive repetitions"), ("sweep", "a memory sweep")):

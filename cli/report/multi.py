@@ -83,6 +83,8 @@ def build(campaign_dir: Path, runs: pd.DataFrame, monitor: pd.DataFrame, info: d
         c = correlation.correlate(runs, monitor).table
         p.correlation = c[c["protocol"] == "P3"] if "protocol" in c else c
     for name, df in (("concurrency.csv", p.concurrency), ("ramps.csv", p.ramps), ("dmp.csv", p.dmp)):
+        if df.empty:
+            continue  # a campaign without ramps, CME or DMP runs gets none of these files
         df.to_csv(out_dir / name, index=False)
         p.files.append(out_dir / name)
     for drawn in ([concurrency_figure(p.concurrency, out_dir / "throughput_vs_concurrency.png", title)]

@@ -159,3 +159,33 @@ def test_bad_ramps_are_refused_with_the_key(tmp_path: Path, text: str, key: str)
     with pytest.raises(InputError) as e:
         plan.build(path)
     assert e.value.key == key and e.value.line is not None
+
+
+TWO = """name: two-ramps
+device: host-cpu
+fixed: {model: mobilenet_v3_small, framework: onnxruntime, input_shape: 64, workload: concurrent}
+axes:
+  batch_size: [1, 2, 4]
+  copies: [1, 2, 4]
+ramp: [{axis: copies}, {axis: batch_size}]
+"""
+
+
+def test_two_ramps_each_see_their_lower_levels_first_and_either_can_skip(tmp_path: Path) -> None:
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    p = plan.build(path)
+    order = [(r.spec.copies, r.spec.batch_size) for r in p.runs]
+    assert order == [(c, b) for c in (1, 2, 4) for b in (1, 2, 4)]
+    w = ramp_campaign.Walk(p)
+    done: list[RunResult] = []
+    for planned in p.runs:  # 2 copies x batch 2 fails (OOM); everything else that runs fits
+        skip = w.before(planned, tmp_path, done)
+        fails = (planned.spec.copies, planned.spec.batch_size) == (2, 2)
+        done.append(skip or _result(planned, "oom" if fails else "ok"))
+    got = {(r.spec["copies"], r.spec["batch_size"]): (r.status, r.reason) for r in done}
+    assert got[(2, 2)] == ("oom", "") and got[(1, 4)] == ("ok", "") and got[(4, 1)] == ("ok", "")
+    assert got[(2, 4)] == ("skipped", "batch_size: above failing level 2 (1 of 1 repetitions oom)")
+    assert got[(4, 2)] == ("skipped", "copies: above failing level 2 (1 of 1 repetitions oom)")
+    # above both: its lower levels on each axis were skipped, so it is too
+    assert got[(4, 4)] == ("skipped", "copies: above level 2, skipped by another ramp")
