@@ -82,8 +82,8 @@ def ramps(recs: pd.DataFrame, matrix: dict[str, Any]) -> pd.DataFrame:
     for rp in rps:
         for group, levels in ramp.levels_of(rec, rp.axis).items():
             skipped = [x for x in rec if x.status == "skipped" and ramp.group_key(x.spec, rp.axis) == group]
-            if len(levels) < 2 and not skipped:
-                continue
+            if len(levels) < 2:
+                continue  # one level: nothing climbed on this axis
             g = json.loads(group)
             label = " ".join("%s=%s" % (k, g[k]) for k in ("model", "framework", "precision", "placement",
                                                             "batch_size", "copies") if k in g and k != rp.axis)
@@ -94,11 +94,25 @@ def ramps(recs: pd.DataFrame, matrix: dict[str, Any]) -> pd.DataFrame:
 
 
 def _match(recs: pd.DataFrame, s: dict[str, Any], workload: str) -> pd.DataFrame:
+    """Ok runs of the stream's model on its processor: the same placement, else the same kind of
+    processor (a DMP stream pinned to cpu:1 compares with the model's runs on the CPU)."""
     m = recs[(recs["workload"] == workload) & (recs["status"] == "ok")]
-    for k in ("model", "framework", "placement"):
+    for k in ("model", "framework"):
         m = m[m[k] == s.get(k)]
     m = m[m["precision"].fillna("fp32") == (s.get("precision") or "fp32")]
-    return m[m["batch_size"].fillna(1) == (s.get("batch_size") or 1)]
+    m = m[m["batch_size"].fillna(1) == (s.get("batch_size") or 1)]
+    placement = str(s.get("placement") or "cpu")
+    same = m[m["placement"] == placement]
+    return same if not same.empty else m[m["placement"].astype(str).str.split(":").str[0] == placement.split(":")[0]]
+
+
+def _alone(recs: pd.DataFrame, s: dict[str, Any]) -> Optional[float]:
+    """Single tenancy: the stream's single runs, else its one-copy CME runs (the same thing, P3's level 1)."""
+    single = _match(recs, s, "single")
+    if single.empty:
+        single = _match(recs, s, "concurrent")
+        single = single[single["copies"] == 1]
+    return _median(single["throughput_ips"])
 
 
 def _sum(values: list[Optional[float]]) -> Optional[float]:
@@ -118,7 +132,7 @@ def dmp(recs: pd.DataFrame) -> pd.DataFrame:
         good = g[(g["status"] == "ok") & g["valid"]]
         streams = _streams(g.iloc[0]["spec"])
         here = recs[recs["device"] == device]
-        alone = [_median(_match(here, s, "single")["throughput_ips"]) for s in streams]
+        alone = [_alone(here, s) for s in streams]
         cme_max = []
         for s in streams:
             c = _match(here, s, "concurrent")

@@ -98,6 +98,11 @@ def build(campaign_dir: Path, runs: pd.DataFrame, monitor: pd.DataFrame, info: d
     return p
 
 
+def _level(v: Any) -> str:
+    """A ramp level as the matrix wrote it (pandas turns integer columns with gaps into floats)."""
+    return "%d" % v if isinstance(v, float) and v == v and v.is_integer() else _fmt(v)
+
+
 def markdown(p: P3) -> str:
     """The P3 sections of report.md (empty when the campaign has no ramp, CME or DMP run)."""
     out: list[str] = []
@@ -107,9 +112,9 @@ def markdown(p: P3) -> str:
                 "level with the best median throughput, and what stopped the climb. A level fails when most of "
                 "its repetitions end in a stop_on status the cell did not expect; levels above are `skipped` "
                 "records. Full columns in `ramps.csv`.", ""]
-        rows = [[_fmt(r["axis"]), _fmt(r["group"]), _fmt(r["levels_ran"]), _fmt(r["max_level_ok"]),
-                 _fmt(r["best_level"]), _fmt(r["best_throughput_ips"]), _fmt(r["stopped_by"] or "not stopped"),
-                 _fmt(r["stop_level"]), _fmt(r["stop_reason"]), _fmt(r["skipped"])] for _, r in p.ramps.iterrows()]
+        rows = [[_fmt(r["axis"]), _fmt(r["group"]), _fmt(r["levels_ran"]), _level(r["max_level_ok"]),
+                 _level(r["best_level"]), _fmt(r["best_throughput_ips"]), _fmt(r["stopped_by"] or "not stopped"),
+                 _level(r["stop_level"]), _fmt(r["stop_reason"]), _fmt(r["skipped"])] for _, r in p.ramps.iterrows()]
         out += [_table(["axis", "group", "levels ran", "max ok", "best", "best inf/s", "stopped by", "at",
                         "why", "skipped"], rows), ""]
     if not p.concurrency.empty:
