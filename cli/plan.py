@@ -214,5 +214,8 @@ def estimate(spec: RunSpec) -> float:
     scale = (h * w) / float(dflt[1] * dflt[2])
     per_batch = (2 * gmacs * 1e9 * scale * spec.batch_size / _CPU_FLOPS + 0.002) * spec.copies
     measure = max(per_batch * spec.iterations, spec.min_measure_s)
-    return (_STARTUP_S.get(spec.framework, 2.0) + spec.settle_s + spec.monitor_ready_s
-            + per_batch * spec.warmups + measure)
+    startup = _STARTUP_S.get(spec.framework, 2.0)
+    if spec.workload == "placement":  # DMP: every stream starts; the synchronised interval is at most sync_max_s
+        startup += sum(_STARTUP_S.get(s.framework, 2.0) for s in spec.streams)
+        measure = max(measure, spec.sync_max_s)
+    return startup + spec.settle_s + spec.monitor_ready_s + per_batch * spec.warmups + measure
