@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from edgebench.cli import devices, plan
+from edgebench.cli import devices, plan, ramp_campaign
 
 HEAD = """name: bad
 device: %s
@@ -65,5 +65,10 @@ def test_good_p3_matrices_plan(tmp_path: Path) -> None:
     assert dmp.spec.image == devices.load("host-cpu").images["multi"].image
     assert dmp.spec.streams[0].artifact and dmp.stream_artifacts
     assert {a.key for a in smoke.artifacts()} >= {a.key for a in dmp.stream_artifacts}
+    batching = plan.build(root / "p3-batching.yaml")
+    note = ramp_campaign.plan_note(batching)
+    # 16 torch groups (8 models x cpu/cuda) x 9 batch sizes x 30 repetitions in the worst case; a group that
+    # fails at batch 1 runs its 30 repetitions of batch 1 only
+    assert (note["worst_case_runs"], note["groups"], note["fewest_runs"]) == (4320, 16, 480)
     cluster = plan.build(root / "p3-edgetpu-cluster.yaml")
     assert {r.spec.placement for r in cluster.runs} >= {"edgetpu:0,edgetpu:1,edgetpu:2,edgetpu:3"}
