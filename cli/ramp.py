@@ -66,8 +66,8 @@ class Decision:
     reason: str = ""
     kind: str = ""  # "failure" or "plateau"
 
-    def skip_reason(self, levels: Sequence[Any], index: int) -> str:
-        """Why level `index` is skipped; empty when it runs."""
+    def skip_reason(self, index: int) -> str:
+        """Why level `index` (of the levels decided on) is skipped; empty when it runs."""
         if self.stop_index is None or index <= self.stop_index:
             return ""
         return self.reason
@@ -183,12 +183,13 @@ class Record:
     throughput_ips: Optional[float] = None
 
 
-def levels_of(records: Sequence[Record], axis: str) -> dict[str, list[Level]]:
-    """Per group, its levels ascending, from the runs that ended or were skipped."""
+def levels_of(records: Sequence[Record], axis: str, group: Optional[str] = None) -> dict[str, list[Level]]:
+    """Per group, its levels ascending, from the runs that ended or were skipped (`group`: the records
+    are known to be of that one group)."""
     by: dict[str, dict[Any, Level]] = {}
     for r in records:
         value = level_of(r.spec, axis)
-        lv = by.setdefault(group_key(r.spec, axis), {}).setdefault(value, Level(value))
+        lv = by.setdefault(group or group_key(r.spec, axis), {}).setdefault(value, Level(value))
         lv.statuses.append((r.status, expected_of(r.spec)))
         if r.status == "ok" and r.throughput_ips is not None:
             lv.throughputs.append(float(r.throughput_ips))

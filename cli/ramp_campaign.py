@@ -30,15 +30,28 @@ class Walk:
         self.ramps = ramp.ramps_of(plan.matrix)
         assert self.ramps
         self.findings: set[str] = set()  # run ids that are the ramps' findings, not failures
+        # Results indexed by (axis, group) as they arrive: the campaign's list only grows, and a long
+        # campaign asks before every run (p3-batching: 4,320 times).
+        self._index: dict[tuple[str, str], list[RunResult]] = {}
+        self._indexed: list[RunResult] = []
+        self._seen = 0
+
+    def _in_group(self, results: list[RunResult], axis: str, group: str) -> list[RunResult]:
+        if results is not self._indexed or len(results) < self._seen:
+            self._index, self._indexed, self._seen = {}, results, 0
+        for r in results[self._seen:]:
+            for rp in self.ramps:
+                self._index.setdefault((rp.axis, ramp.group_key(r.spec, rp.axis)), []).append(r)
+        self._seen = len(results)
+        return self._index.get((axis, group), [])
 
     def skip_reason(self, spec: dict[str, Any], results: list[RunResult]) -> str:
         """Why this run's level is above its group's stop on some ramp, from the levels below it."""
         for rp in self.ramps:
             group, value = ramp.group_key(spec, rp.axis), ramp.level_of(spec, rp.axis)
-            below = [r for r in results if ramp.level_of(r.spec, rp.axis) < value
-                     and ramp.group_key(r.spec, rp.axis) == group]
-            levels = ramp.levels_of([_record(r) for r in below], rp.axis).get(group, [])
-            why = ramp.decide(levels, rp).skip_reason([lv.value for lv in levels], len(levels))
+            below = [r for r in self._in_group(results, rp.axis, group) if ramp.level_of(r.spec, rp.axis) < value]
+            levels = ramp.levels_of([_record(r) for r in below], rp.axis, group).get(group, [])
+            why = ramp.decide(levels, rp).skip_reason(len(levels))
             if why:
                 return "%s: %s" % (rp.axis, why)
         return ""
