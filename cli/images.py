@@ -158,12 +158,6 @@ def buildable(device: str) -> list[str]:
     return [f for f, fw in sorted(dev.frameworks.items()) if fw.dockerfile and (IMAGES_DIR / fw.dockerfile).exists()]
 
 
-def buildable_multi(device: str) -> list[str]:
-    """Multi-runtime images of a device (profile `images:`) whose Dockerfile exists."""
-    dev = devices.load(device)
-    return [n for n, im in sorted(dev.images.items()) if im.dockerfile and (IMAGES_DIR / im.dockerfile).exists()]
-
-
 # ---- the engine --------------------------------------------------------------------------------------
 
 def client(timeout: int = 600) -> Any:
