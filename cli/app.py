@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 from rich.table import Table
 
-from . import artifacts, campaign, plan, store
+from . import artifacts, campaign, plan, ramp_campaign, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK, JsonOpt, emit_json, err, error, out
 from .errors import InputError
 
@@ -66,6 +66,7 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False,
         emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
                     "artifacts": [a.key for a in p.artifacts()],
                     "skipped": [{"cell": c, "why": why} for c, why in p.skipped],
+                    "ramp": ramp_campaign.plan_note(p),
                     "plan": [{"run_id": r.run_id, "estimate_s": r.estimate_s, "cell": r.cell,
                               "spec": r.spec.to_dict()} for r in p.runs]})
         return
@@ -82,6 +83,8 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False,
                       str(r.spec.repetition), "%.1f" % r.estimate_s)
     out.print(table)
     _print_skipped(p)
+    if p.matrix.ramp is not None:
+        err.print("[yellow]%s[/]" % ramp_campaign.plan_note(p)["text"])
 
 
 def _print_skipped(p: plan.Plan) -> None:

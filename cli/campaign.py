@@ -21,7 +21,7 @@ from edgebench.suite.timing import median_ci
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from . import artifacts, store
+from . import artifacts, ramp_campaign, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from .errors import InputError
 from .lock import CampaignLocked, hold
@@ -61,12 +61,14 @@ class Outcome:
     resumed: int = 0  # finished in an earlier invocation, not run again
     set_aside: list[str] = field(default_factory=list)
     adaptive: dict[str, Any] = field(default_factory=dict)
+    ramps: dict[str, Any] = field(default_factory=dict)  # per ramp group: levels, best, stop (ramps.json)
+    findings: set[str] = field(default_factory=set)  # a ramp's stopping failures and skipped levels
 
     @property
     def unexpected(self) -> list[RunResult]:
         """Runs that did not end as their cell expected (ok, unless the cell says otherwise).
-        In a P1 sweep an OOM at a low stage is a finding, not a failure."""
-        return [r for r in self.results if r.status not in expected_statuses(r.spec)]
+        In a P1 sweep an OOM at a low stage is a finding, not a failure; so is a ramp's stop."""
+        return [r for r in self.results if r.status not in expected_statuses(r.spec) and r.run_id not in self.findings]
 
 
 def expected_statuses(spec: dict[str, Any]) -> tuple[str, ...]:
@@ -180,12 +182,20 @@ def _run_locked(plan: Plan, runner: Runner, camp_dir: Path, models_dir: Path, co
                 if prog and task is not None:
                     prog.update(task, advance=1, done=i + 1)
         task = prog.add_task(camp_dir.name, total=plan.estimate_s, done=0, runs=len(plan.runs)) if prog else None
+        walk = ramp_campaign.Walk(plan) if plan.matrix.ramp is not None else None
         for i, planned in enumerate(plan.runs):
-            _one(planned.spec, camp_dir, runner, models_dir, outcome, console)
+            skip = walk.before(planned, camp_dir, outcome.results) if walk is not None else None
+            if skip is not None:
+                outcome.results.append(skip)
+                console.log("[yellow]skipped[/] %s: %s" % (planned.run_id, skip.reason))
+            else:
+                _one(planned.spec, camp_dir, runner, models_dir, outcome, console)
             if prog and task is not None:
                 prog.update(task, advance=planned.estimate_s, done=i + 1)
         if plan.matrix.adaptive is not None:
             _adaptive(plan, camp_dir, runner, models_dir, outcome, console)
+    if walk is not None:
+        outcome.ramps, outcome.findings = walk.finish(camp_dir, outcome.results), walk.findings
     if outcome.adaptive:
         write_json(str(camp_dir / "adaptive.json"), outcome.adaptive)
 

@@ -41,6 +41,12 @@ class FrameworkImage(Strict):
                                                   "offline Debian base of `edgebench images bootstrap-base`")
 
 
+class MultiImage(FrameworkImage):
+    """An image holding several runtimes, for runs whose streams need more than one (P3's DMP)."""
+
+    frameworks: list[str] = Field(min_length=2, description="the runtimes it holds, as framework names")
+
+
 class ContainerSettings(Strict):
     runtime: Optional[str] = None  # e.g. "nvidia" on Jetson
     devices: list[str] = []  # host:container[:perms], e.g. /dev/apex_0
@@ -106,6 +112,10 @@ class Device(Strict):
     power_modes: list[PowerMode] = []
     monitors: list[str] = ["psutil"]
     frameworks: dict[str, FrameworkImage] = {}
+    images: dict[str, MultiImage] = Field({}, description="multi-runtime images by name (e.g. multi), for "
+                                                           "placement runs whose streams need several runtimes")
+    edgetpus: Optional[int] = Field(None, ge=0, description="EdgeTPUs attached (edgetpu:0..N-1); default: "
+                                                            "the edgetpu entries of accelerators")
     container: ContainerSettings = ContainerSettings()
     detect: Detect = Detect()
     price_usd: Optional[float] = Field(None, ge=0)
@@ -130,6 +140,12 @@ class Device(Strict):
     def placements(self, framework: str) -> list[str]:
         fw = self.frameworks.get(framework)
         return fw.placements if fw else []
+
+    @property
+    def edgetpu_count(self) -> int:
+        if self.edgetpus is not None:
+            return self.edgetpus
+        return sum(1 for a in self.accelerators if a.startswith("edgetpu"))
 
     def default_power_mode(self) -> Optional[PowerMode]:
         return next((m for m in self.power_modes if m.default), None)
@@ -201,6 +217,7 @@ def attach(host: Device, accel: Device) -> Device:
         "name": "%s+%s" % (host.name, accel.name), "description": "%s with %s" % (host.description, accel.description),
         "accelerators": union(host.accelerators, accel.accelerators), "monitors": union(host.monitors, accel.monitors),
         "frameworks": frameworks, "container": container, "price_usd": price,
+        "images": dict(host.images, **accel.images), "edgetpus": host.edgetpu_count + accel.edgetpu_count,
         "price_source": "; ".join(s for s in (host.price_source, accel.price_source) if s),
         "detect": host.detect.model_copy(update={"usb_ids": union(host.detect.usb_ids, accel.detect.usb_ids),
                                                  "dev_nodes": union(host.detect.dev_nodes, accel.detect.dev_nodes)})})
@@ -216,7 +233,8 @@ def emulated(dev: Device) -> Device:
     return dev.model_copy(update={
         "name": dev.name + EMULATED, "description": "%s, emulated (QEMU where the arch differs; limits from the "
                                                    "profile; timings are not the device's)" % dev.description,
-        "emulates": dev.name, "accelerators": [], "power_modes": [], "frameworks": frameworks,
+        "emulates": dev.name, "accelerators": [], "power_modes": [], "frameworks": frameworks, "edgetpus": 0,
+        "images": {k: v for k, v in dev.images.items() if all(f in frameworks for f in v.frameworks)},
         "monitors": [m for m in dev.monitors if m in HOST_MONITORS] or ["psutil"],
         "container": ContainerSettings(user=dev.container.user), "price_usd": None, "price_source": "",
         "detect": Detect(fallback=True)})

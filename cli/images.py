@@ -142,7 +142,7 @@ def _suite_files(suite_dir: Path) -> list[Path]:
 
 def image_spec(device: str, framework: str, lock_path: Path = LOCK_FILE) -> ImageSpec:
     dev = devices.load(device)
-    fw = dev.frameworks.get(framework)
+    fw = dev.frameworks.get(framework) or dev.images.get(framework)  # a multi-runtime image by name too
     where = str(devices.profile_path(device))
     if fw is None:
         raise InputError(where, "frameworks", "device %s has no image for framework %r (it has: %s)"

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import paths, yamlfile
 from .errors import InputError
+from .ramp import Ramp
+from .ramp import check_matrix as check_ramp
+from .streams import StreamCell
 
 Shape = Union[int, list[int]]
 
@@ -47,6 +50,14 @@ class Cell(BaseModel):
     swappiness: Optional[int] = Field(None, ge=0, le=100)
     cpus: Optional[float] = Field(None, gt=0)
     expect: Optional[Literal["ok", "failed", "oom", "killed", "timeout"]] = None
+    # Several model streams per run (P3, cli/streams.py): copies of stream 0, or more streams placed apart.
+    workload: Optional[Literal["single", "concurrent", "placement"]] = None
+    copies: Optional[int] = Field(None, ge=1, le=1024)
+    streams: Optional[list[StreamCell]] = None
+    sync: Optional[Literal["lcm", "window"]] = None
+    sync_granularity_s: Optional[float] = Field(None, gt=0)
+    sync_max_s: Optional[float] = Field(None, gt=0)
+    skew_limit_s: Optional[float] = Field(None, gt=0)
 
     @field_validator("input_shape")
     @classmethod
@@ -132,6 +143,7 @@ class Matrix(BaseModel):
     # A study across devices (P2, P3) lists frameworks some devices lack: "skip" leaves those cells out of the
     # plan (and says so) instead of refusing the matrix.
     unsupported: Literal["error", "skip"] = "error"
+    ramp: Union[Ramp, list[Ramp], None] = None  # axes climbed until they fail (cli/ramp.py)
 
     @field_validator("name")
     @classmethod
@@ -174,6 +186,7 @@ def load_with_node(path: Union[str, Path]) -> tuple[Matrix, Optional[yaml.Node]]
             if key not in CELL_KEYS:
                 raise InputError(str(path), "exclude[%d].%s" % (i, key), "unknown key; expected one of %s"
                                  % ", ".join(CELL_KEYS), yamlfile.line_of(node, ["exclude", i, key]))
+    check_ramp(matrix, path, node)
     return matrix, node
 
 

@@ -9,7 +9,7 @@ from edgebench.suite import registry
 from edgebench.suite.nets import zoo
 from edgebench.suite.spec import Limits, RunSpec
 
-from . import devices, paths, yamlfile
+from . import devices, multi_image, paths, ramp, streams, yamlfile
 from .artifacts import Artifact, artifact_for
 from .errors import InputError
 from .matrix import CELL_KEYS, Matrix, load_with_node
@@ -28,6 +28,7 @@ class PlannedRun:
     artifact: Optional[Artifact]
     estimate_s: float
     cell: dict[str, Any] = field(default_factory=dict)
+    stream_artifacts: list[Artifact] = field(default_factory=list)  # of a placement run's other streams
 
     @property
     def run_id(self) -> str:
@@ -49,8 +50,8 @@ class Plan:
     def artifacts(self) -> list[Artifact]:
         seen: dict[str, Artifact] = {}
         for r in self.runs:
-            if r.artifact is not None:
-                seen.setdefault(r.artifact.key, r.artifact)
+            for a in ([r.artifact] if r.artifact is not None else []) + r.stream_artifacts:
+                seen.setdefault(a.key, a)
         return list(seen.values())
 
 
@@ -120,6 +121,8 @@ def build(path: Union[str, Path], device: Optional[str] = None, campaign: str = 
         runs = [reps[r] for r in range(matrix.repetitions) for reps in planned]
     else:
         runs = [run for reps in planned for run in reps]
+    if matrix.ramp is not None:
+        runs = ramp.order(runs, lambda r: r.spec.to_dict(), [rp.axis for rp in ramp.ramps_of(matrix)])
     seen: set[str] = set()
     for run in runs:
         rid = run.run_id  # a hash of the whole spec: computed once
@@ -178,6 +181,11 @@ def _check(cell: dict[str, Any], loc: list[Union[str, int]], matrix: Matrix, pat
             problem, cell[key] = _local_path(str(cell[key]), want_dir, path, seen_paths)
             if problem:
                 fail(key, problem)
+    streams.check(cell, dev, fail)
+    try:
+        multi_image.image_key(dev, streams.frameworks_of(cell))
+    except LookupError as e:
+        fail("streams", str(e))
     mem, memsw = cell.get("memory_mb"), cell.get("memory_swap_mb")
     if memsw is not None and (mem is None or memsw < mem):
         fail("memory_swap_mb", "memory_swap_mb is memory + swap: it needs memory_mb and must be >= it")
@@ -293,13 +301,15 @@ def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: device
     if "monitors" in kw:
         kw["monitors"] = tuple(kw["monitors"])
     limits = Limits(**{k: cell[k] for k in _LIMIT_KEYS if k in cell})
-    fw_image = dev.frameworks[cell["framework"]].image
+    fw_image = multi_image.image_of(dev, multi_image.image_key(dev, streams.frameworks_of(cell))).image
+    kw["streams"], stream_arts = streams.build(cell)
     spec = RunSpec(input_shape=shape, limits=limits, repetition=rep, device=dev.name, image=fw_image,
                    labels=dict(labels), campaign=campaign, **kw)
     art = artifact_for(spec)
     if art is not None:
         spec = _with(spec, artifact=art.relpath)
-    return PlannedRun(spec=spec, artifact=art, estimate_s=estimate(spec), cell=dict(cell, **labels))
+    return PlannedRun(spec=spec, artifact=art, estimate_s=estimate(spec), cell=dict(cell, **labels),
+                      stream_artifacts=stream_arts)
 
 
 def _with(spec: RunSpec, **changes: Any) -> RunSpec:
@@ -314,8 +324,15 @@ def estimate(spec: RunSpec) -> float:
     c, h, w = spec.input_shape
     dflt = zoo.default_shape(spec.model, spec.framework)
     scale = (h * w) / float(dflt[1] * dflt[2])
-    per_batch = 2 * gmacs * 1e9 * scale * spec.batch_size / _CPU_FLOPS + 0.002
+    per_batch = (2 * gmacs * 1e9 * scale * spec.batch_size / _CPU_FLOPS + 0.002) * spec.copies
     measure = max(per_batch * spec.iterations, spec.min_measure_s)
-    startup = registry.FRAMEWORKS[spec.framework].startup_s if spec.framework in registry.FRAMEWORKS else 2.0
-    return (startup + spec.settle_s + spec.monitor_ready_s
-            + per_batch * spec.warmups + measure)
+    startup = _startup(spec.framework)
+    if spec.workload == "placement":  # DMP: every stream starts; the synchronised interval is at most sync_max_s
+        startup += sum(_startup(s.framework) for s in spec.streams)
+        measure = max(measure, spec.sync_max_s)
+    return startup + spec.settle_s + spec.monitor_ready_s + per_batch * spec.warmups + measure
+
+
+def _startup(framework: str) -> float:
+    fw = registry.FRAMEWORKS.get(framework)
+    return fw.startup_s if fw is not None else 2.0

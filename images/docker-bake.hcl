@@ -45,6 +45,7 @@ group "ci" {
   targets = [
     "coral-devboard-tflite",
     "coral-usb-tflite",
+    "coral-usb-x4-tflite",
     "host-cpu-onnxruntime",
     "host-cpu-tflite",
     "host-cpu-torch",
@@ -88,6 +89,13 @@ target "coral-devboard-tflite" {
 }
 
 target "coral-usb-tflite" {
+  inherits   = ["_common"]
+  dockerfile = "images/coral-devboard/tflite.Dockerfile"
+  platforms  = ["linux/arm64", "linux/amd64"]
+  tags       = ["${REGISTRY}/edgebench-coral-usb-tflite:${VERSION}"]
+}
+
+target "coral-usb-x4-tflite" {
   inherits   = ["_common"]
   dockerfile = "images/coral-devboard/tflite.Dockerfile"
   platforms  = ["linux/arm64", "linux/amd64"]

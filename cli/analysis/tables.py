@@ -107,6 +107,10 @@ def run_row(res: RunResult, run_dir: Path, campaign: str = "") -> dict[str, Any]
         # The precision the loaded graph really has (ONNX files stamp it; TensorRT counts its layers).
         "graph_precision": (placement.get("graph") or {}).get("precision"),
         "cv_threshold": spec.get("cv_threshold"),
+        # P3's runs (issue 11): the workload, copies of stream 0 and the other streams of a placement run
+        "workload": spec.get("workload", "single"), "copies": spec.get("copies", 1),
+        "streams": " + ".join("%s/%s@%s x%s" % (s.get("model"), s.get("framework"), s.get("placement", "cpu"),
+                                                s.get("copies", 1)) for s in spec.get("streams") or []),
     }
     row.update(_limits(res))
     for k, v in sorted((spec.get("labels") or {}).items()):

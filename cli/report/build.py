@@ -10,6 +10,7 @@ from .. import store
 from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
 from . import figures, markdown
+from . import multi as p3_report
 from .analyses import run_analyses
 from .data import REPORT_DIR, ReportData
 from .summary import cell_keys, summarize
@@ -76,6 +77,7 @@ def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportDa
 
 
 def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
+    p3_report.mark_findings(t.runs, campaign_dir, t.info)  # a ramp's stop and skipped levels are its answer
     summary = summarize(t.runs)
     data = ReportData(campaign=t.campaign, campaign_dir=campaign_dir, out_dir=out, runs=t.runs, summary=summary,
                       keys=cell_keys(t.runs) if not t.runs.empty else [], damaged=t.damaged,
@@ -93,9 +95,12 @@ def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
     data.analyses = run_analyses(t.runs, t.monitor, out, t.campaign)
     data.figures += data.analyses.figures
     data.files += data.analyses.files
+    data.p3 = p3_report.build(campaign_dir, t.runs, t.monitor, t.info, out, t.campaign)
+    data.figures += data.p3.figures
+    data.files += data.p3.files
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
-    md.write_text(markdown.write(data, stamp))
+    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3))
     data.files.append(md)
     return data
 
@@ -109,4 +114,6 @@ def _moved(data: ReportData, tmp: Path, out: Path) -> ReportData:
     data.files, data.figures = move(data.files), move(data.figures)
     if data.analyses is not None:
         data.analyses.files, data.analyses.figures = move(data.analyses.files), move(data.analyses.figures)
+    if data.p3 is not None:
+        data.p3.files, data.p3.figures = move(data.p3.files), move(data.p3.figures)
     return data

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import pandas as pd
 
 from .analyses import Analyses
+from .multi import P3
 
 REPORT_DIR = "_report"  # inside the campaign; '_' keeps it out of the store's run folders
 
@@ -27,6 +28,7 @@ class ReportData:
     notes: list[str] = field(default_factory=list)  # figures not drawn, and why
     files: list[Path] = field(default_factory=list)  # everything written
     analyses: Optional[Analyses] = None  # correlation, ranking, warm-up, utilisation (P1/P3)
+    p3: Optional[P3] = None  # ramps, throughput vs concurrency, DMP (report/multi.py)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -10,7 +10,7 @@ from edgebench.suite.spec import STATUSES
 # Always in the cell key; the others only when they vary within the campaign.
 BASE_KEYS = ["model", "framework", "precision", "batch_size", "limit_memory_mb", "limit_memory_swap_mb"]
 OPTIONAL_KEYS = ["input_shape", "threads", "placement", "limit_swappiness", "limit_cpus",
-                 "device", "warmups", "iterations"]
+                 "device", "warmups", "iterations", "workload", "copies", "streams"]
 FLAGS = ("unexpected", "noisy", "throttled", "fallback", "limits_mismatch", "limits_unread", "limits_note")
 DEFAULT_CV = 0.10
 
@@ -65,7 +65,7 @@ def _cell(g: pd.DataFrame) -> dict[str, Any]:
     match = g["limits_match"] if "limits_match" in g else pd.Series([None] * len(g), index=g.index)
     asked = g[[c for c in g.columns if c.startswith("limit_") and c != "limit_notes"]].notna().any(axis=1)
     row["limits_mismatch"] = bool((match == False).any())  # noqa: E712 - None is "not read", not a mismatch
-    row["limits_unread"] = bool((match.isna() & asked).any())
+    row["limits_unread"] = bool((match.isna() & asked & (g["status"] != "skipped")).any())  # skipped: never ran
     notes = _texts(g, "limit_notes")
     row["limits_note"] = bool(notes)  # e.g. not root, no swap: what the runner could not apply
     row["limits_detail"] = "; ".join(sorted(set(_texts(g, "limits_mismatches")) | set(notes)))

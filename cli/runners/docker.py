@@ -28,7 +28,7 @@ from edgebench.suite import cgroup as reader
 from edgebench.suite.fsutil import write_bytes, write_json
 from edgebench.suite.spec import RunResult, RunSpec
 
-from .. import devices, images
+from .. import devices, images, multi_image
 from ..images import emulated_cpuinfo  # lives beside host_arch now
 from . import outputs, record
 from .base import MIB, Fate, docker_swap_total, finalize, swap_problems
@@ -86,7 +86,7 @@ class DockerRunner:
             return repo
         if self.image_tag:
             return "%s:%s" % (repo, self.image_tag)
-        return images.image_spec(spec.device, spec.framework).ref
+        return images.image_spec(spec.device, multi_image.key_of(spec)).ref
 
     def preflight(self, specs: list[RunSpec]) -> list[str]:
         try:

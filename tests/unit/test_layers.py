@@ -1,4 +1,5 @@
-"""The suite's layers (nets <- backends <- artefacts | workloads, suite never -> cli) and the cli's rooms as `make lint` enforces them with
+"""The suite's layers (nets <- backends <- artefacts | workloads, suite never -> cli) and the cli's rooms,
+as `make lint` enforces them with
 import-linter: the real contract file passes on the real tree, and a copy of the tree with one violating
 import (function-level, as most of the suite's runtime imports are) fails it."""
 
