@@ -12,7 +12,8 @@ import pandas as pd
 from ..analysis import correlation, multi
 from ..ramp import Record, findings, from_matrix_dict
 from .figures import Drawn, _figure, _save
-from .markdown import _fmt, _table
+from .mdtable import fmt as _fmt
+from .mdtable import table as _table
 
 
 @dataclass
