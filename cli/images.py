@@ -208,11 +208,13 @@ def emulated_cpuinfo(arch: str) -> Path:
     n = os.cpu_count() or 1
     path = Path(tempfile.gettempdir()) / ("edgebench-cpuinfo-%s-%d" % (arch, n))
     text = "".join(_ARM64_CORE % i for i in range(n)) if arch == "arm64" else ""
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_name(path.name + ".%d" % os.getpid())
-        tmp.write_text(text)
-        tmp.chmod(0o644)
-        tmp.replace(path)
+    if path.is_symlink() or not path.is_file() or path.read_text() != text:
+        # A new file of a random name (O_EXCL), renamed over the old: a link planted in /tmp is never followed.
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=str(path.parent))
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, str(path))
     return path
 
 

@@ -1,5 +1,6 @@
 """The versions lock, Dockerfile build arguments, content-hash tags and the P1 sweep presets."""
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -173,3 +174,22 @@ def test_rpi4_sweep_plan_limits_and_order() -> None:
     assert [r.spec.repetition for r in first[:6]] == [0, 1, 2, 3, 4, 0]
     assert first[0].spec.settle_s == 10 and first[0].spec.monitor_ready_s == 2 and first[0].spec.min_measure_s == 1
     assert len(p.runs) == 11 * 3 * 61 * 5
+
+
+def test_emulated_cpuinfo_never_follows_a_planted_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The arm64 cpuinfo lives at a predictable name in the temp folder; a link planted there by anyone is
+    replaced, never written through (the host runs this as root)."""
+    import tempfile
+
+    from edgebench.cli.images import emulated_cpuinfo
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    n = os.cpu_count() or 1
+    (tmp_path / ("edgebench-cpuinfo-arm64-%d" % n)).symlink_to(victim)
+    path = emulated_cpuinfo("arm64")
+    assert victim.read_text() == "keep me"
+    assert path.is_file() and not path.is_symlink() and path.read_text().count("processor\t:") == n
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["victim", path.name])
