@@ -55,14 +55,6 @@ class Plan:
         return list(seen.values())
 
 
-def _shape(value: Any, model: str, framework: str) -> tuple[int, ...]:
-    if value is None:
-        return tuple(zoo.default_shape(model, framework))
-    if isinstance(value, int):
-        return (3, value, value)
-    return tuple(int(v) for v in value)
-
-
 def _matches(cell: dict[str, Any], rule: dict[str, Any]) -> bool:
     return all(cell.get(k) == v for k, v in rule.items())
 
@@ -296,7 +288,7 @@ def check_for_runner(plan: Plan, runner: str) -> None:
 
 def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: devices.Device,
              campaign: str) -> PlannedRun:
-    shape = _shape(cell.get("input_shape"), cell["model"], cell["framework"])
+    shape = streams.input_shape(cell.get("input_shape"), cell["model"], cell["framework"])
     kw = {k: v for k, v in cell.items() if k in CELL_KEYS and k not in _LIMIT_KEYS and k != "input_shape"}
     if "monitors" in kw:
         kw["monitors"] = tuple(kw["monitors"])

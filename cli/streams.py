@@ -108,7 +108,8 @@ def frameworks_of(cell: dict[str, Any]) -> list[str]:
     return out
 
 
-def _shape(value: Any, model: str, framework: str) -> tuple[int, ...]:
+def input_shape(value: Any, model: str, framework: str) -> tuple[int, ...]:
+    """A matrix's `input_shape` (absent: the model's default; an int: a square RGB image) as C, H, W."""
     if value is None:
         return tuple(zoo.default_shape(model, framework))
     if isinstance(value, int):
@@ -122,7 +123,7 @@ def build(cell: dict[str, Any]) -> tuple[tuple[StreamSpec, ...], list[Artifact]]
     arts: list[Artifact] = []
     for i, raw in enumerate(cell.get("streams") or []):
         s = StreamCell.model_validate(raw)
-        shape = _shape(s.input_shape, s.model, s.framework)
+        shape = input_shape(s.input_shape, s.model, s.framework)
         probe = RunSpec(model=s.model, framework=s.framework, precision=s.precision, input_shape=shape,
                         num_classes=s.num_classes, seed=s.seed, placement=s.placement)
         art = artifact_for(probe)

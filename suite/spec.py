@@ -77,17 +77,7 @@ class StreamSpec:
     def from_dict(cls, data: Dict[str, Any], source: str = "stream") -> "StreamSpec":
         if not isinstance(data, dict):
             raise SchemaError("%s: expected a mapping, got %r" % (source, data))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SchemaError("%s: unknown key(s) %s" % (source, ", ".join(unknown)))
-        missing = [k for k in ("model", "framework") if k not in data]
-        if missing:
-            raise SchemaError("%s: missing required key(s) %s" % (source, ", ".join(missing)))
-        d = dict(data)
-        d["limits"] = _limits(d.get("limits"), source)
-        if "input_shape" in d:
-            d["input_shape"] = tuple(int(v) for v in d["input_shape"])
+        d = _model_fields(cls, data, source)
         return cls(**d)
 
 
@@ -95,6 +85,23 @@ class StreamSpec:
 _STREAM_FIELDS = ("model", "framework", "precision", "batch_size", "input_shape", "num_classes", "threads",
                   "placement", "artifact", "input_dir", "weights", "calib_dir", "seed", "copies", "device",
                   "limits")
+
+
+def _model_fields(cls: Any, data: Dict[str, Any], source: str) -> Dict[str, Any]:
+    """The keys of a stream or run spec, checked: none unknown, model and framework given, limits and
+    input_shape in their types."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SchemaError("%s: unknown key(s) %s" % (source, ", ".join(unknown)))
+    missing = [k for k in ("model", "framework") if k not in data]
+    if missing:
+        raise SchemaError("%s: missing required key(s) %s" % (source, ", ".join(missing)))
+    d = dict(data)
+    d["limits"] = _limits(d.get("limits"), source)
+    if "input_shape" in d:
+        d["input_shape"] = tuple(int(v) for v in d["input_shape"])
+    return d
 
 
 def _limits(value: Any, source: str) -> Limits:
@@ -225,17 +232,7 @@ class RunSpec:
     @classmethod
     def from_dict(cls, data: Dict[str, Any], source: str = "spec") -> "RunSpec":
         data = upgrade(dict(data), SPEC_UPGRADES, source)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SchemaError("%s: unknown key(s) %s" % (source, ", ".join(unknown)))
-        missing = [k for k in ("model", "framework") if k not in data]
-        if missing:
-            raise SchemaError("%s: missing required key(s) %s" % (source, ", ".join(missing)))
-        d = dict(data)
-        d["limits"] = _limits(d.get("limits"), source)
-        if "input_shape" in d:
-            d["input_shape"] = tuple(int(v) for v in d["input_shape"])
+        d = _model_fields(cls, data, source)
         if "monitors" in d:
             d["monitors"] = tuple(d["monitors"])
         if "streams" in d:
