@@ -1,0 +1,139 @@
+"""Images in and out of the engine: push (writing the lock), pull by digest (checked), save and load.
+
+Multi-arch: the engine here has no buildx, but the docker CLI has `docker manifest create/push`; a device
+with several arches is pushed as one tag per arch (TAG-ARCH, each locked) and `manifest_list` joins them
+under TAG, whose list digest is what the lock's device entry then pins.
+"""
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any, Optional
+
+from . import image_lock, images
+from .image_lock import Entry
+from .images import ImageError, ImageSpec
+
+REGISTRY_TIMEOUT_S = 60  # a registry that does not answer is said within this, not waited on for ever
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).splitlines() or [""])[0][:300]
+
+
+def _stream(chunks: Any, what: str) -> dict[str, Any]:
+    """Follow a push/pull stream; raise on an error chunk; return the last aux (push: Tag, Digest, Size)."""
+    aux: dict[str, Any] = {}
+    for chunk in chunks:
+        if "error" in chunk:
+            raise ImageError("%s failed: %s" % (what, chunk["error"].strip()))
+        if "aux" in chunk:
+            aux = chunk["aux"]
+    return aux
+
+
+def push(spec: ImageSpec, cli: Any, registry: str, tag: Optional[str] = None) -> Entry:
+    """Push the built spec.ref to REGISTRY/REPOSITORY:TAG; the lock entry of what the registry now holds."""
+    img = images.find_image(cli, spec.ref)
+    if img is None:
+        raise ImageError("%s is not in the engine; build it first: edgebench images build --device %s "
+                         "--framework %s" % (spec.ref, spec.device, spec.framework))
+    tag = tag or spec.tag
+    remote = "%s/%s" % (registry.rstrip("/"), spec.repository)
+    img.tag(remote, tag)
+    try:
+        aux = _stream(cli.api.push(remote, tag=tag, stream=True, decode=True), "push of %s:%s" % (remote, tag))
+    except ImageError:
+        raise
+    except Exception as e:  # connection refused, timeouts: the SDK raises several kinds
+        raise ImageError("cannot push %s:%s: %s" % (remote, tag, _first_line(e))) from None
+    img.reload()
+    digest = aux.get("Digest") or next((d.split("@", 1)[1] for d in img.attrs.get("RepoDigests") or []
+                                        if d.startswith(remote + "@")), "")
+    if not digest:
+        raise ImageError("the registry did not report a digest for %s:%s" % (remote, tag))
+    return Entry(spec.device, spec.framework, spec.arch, spec.repository, tag, registry.rstrip("/"), digest, img.id,
+                 image_lock.now())
+
+
+def manifest_list(entries: list[Entry], tag: str) -> str:
+    """One manifest list TAG over per-arch pushes (docker manifest, no buildx); returns the list's digest."""
+    remote = entries[0].remote
+    refs = ["%s@%s" % (remote, e.digest) for e in entries]
+    run = ["docker", "manifest", "create", "--insecure", "--amend", "%s:%s" % (remote, tag), *refs]
+    for cmd in (run, ["docker", "manifest", "push", "--insecure", "--purge", "%s:%s" % (remote, tag)]):
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=REGISTRY_TIMEOUT_S * 5)
+        if res.returncode != 0:
+            raise ImageError("%s failed: %s" % (" ".join(cmd[:3]), res.stderr.strip()[-500:]))
+    return res.stdout.strip().splitlines()[-1]
+
+
+def pull_locked(spec: ImageSpec, entry: Entry, cli: Any, registry: str) -> str:
+    """Pull REGISTRY/REPOSITORY@DIGEST, check it against the lock and that the tag still names it, and tag it
+    spec.ref. Refuses (ImageError) a missing digest, a mismatch or a re-pushed tag, naming both digests."""
+    remote = "%s/%s" % (registry.rstrip("/"), spec.repository)
+    build_hint = ("Build it here instead: make bench DEVICE=%s BUILD=1, or `edgebench images build --device %s "
+                  "--framework %s`" % (spec.device, spec.device, spec.framework))
+    try:
+        img = cli.images.pull(remote, tag=entry.digest)
+    except Exception as e:  # not found, denied, no network: the SDK raises several kinds
+        raise ImageError("cannot pull %s@%s, the digest images.lock pins for %s (%s). %s"
+                         % (remote, entry.digest, spec.ref, _first_line(e), build_hint)) from None
+    img.reload()
+    if img.id != entry.image_id:
+        raise ImageError("refusing %s@%s: its image ID is %s but images.lock pins %s"
+                         % (remote, entry.digest, img.id, entry.image_id))
+    try:
+        now_at = cli.images.get_registry_data("%s:%s" % (remote, entry.tag)).id
+    except Exception as e:
+        raise ImageError("cannot read tag %s:%s from the registry: %s" % (remote, entry.tag, _first_line(e))) from None
+    if now_at != entry.digest:
+        raise ImageError("refusing %s:%s: the registry's tag now points at %s but images.lock pins %s (the tag was "
+                         "re-pushed with different contents). Push and lock again (edgebench images push), or %s"
+                         % (remote, entry.tag, now_at, entry.digest, build_hint[0].lower() + build_hint[1:]))
+    img.tag(spec.repository, spec.tag)
+    return "pulled %s@%s (%s)" % (remote, entry.digest, image_lock.check(img, entry, pulled=True)[1])
+
+
+def save(spec: ImageSpec, cli: Any, out_dir: Path, entry: Optional[Entry]) -> Path:
+    """OUT/REPOSITORY_TAG.tar (docker save) and .lock.json beside it (the lock entry, or one made here)."""
+    img = images.find_image(cli, spec.ref)
+    if img is None:
+        raise ImageError("%s is not in the engine; pull or build it first" % spec.ref)
+    if entry is not None and entry.image_id != img.id:
+        raise ImageError("refusing to save %s: its image ID is %s but images.lock pins %s"
+                         % (spec.ref, img.id, entry.image_id))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tar = out_dir / ("%s_%s.tar" % (spec.repository.replace("/", "_"), spec.tag))
+    part = tar.with_name(tar.name + ".part")
+    with open(part, "wb") as f:
+        for chunk in cli.api.get_image(spec.ref):
+            f.write(chunk)
+    part.replace(tar)
+    e = entry or Entry(spec.device, spec.framework, spec.arch, spec.repository, spec.tag, "", "", img.id,
+                       image_lock.now())
+    tar.with_suffix(".lock.json").write_text(json.dumps(e.__dict__, indent=1, sort_keys=True) + "\n")
+    return tar
+
+
+def load(tar: Path, cli: Any) -> tuple[Entry, str]:
+    """Load a saved tarball; its image ID must be the one in the .lock.json beside it (refused otherwise)."""
+    side = tar.with_suffix(".lock.json")
+    try:
+        entry = Entry(**json.loads(side.read_text()))
+    except (OSError, ValueError, TypeError) as e:
+        raise ImageError("%s: the lock entry beside the tarball is missing or bad (%s)" % (side, e)) from None
+    ref = "%s:%s" % (entry.repository, entry.tag)
+    try:
+        with open(tar, "rb") as f:
+            _stream(cli.api.load_image(f), "load of %s" % tar)
+    except OSError as e:
+        raise ImageError("cannot read %s: %s" % (tar, e.strerror)) from None
+    img = images.find_image(cli, ref)
+    if img is None:
+        raise ImageError("%s held no image tagged %s (the lock entry beside it names that)" % (tar, ref))
+    ok, what = image_lock.check(img, entry)
+    if not ok:
+        cli.images.remove(ref)  # the tag only: bench must not find and run it
+        raise ImageError("refusing %s loaded from %s: %s" % (ref, tar, what))
+    return entry, what
