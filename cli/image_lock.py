@@ -6,8 +6,8 @@ the registry it went to, `digest` (the registry's manifest digest, as RepoDigest
 
 Which digest is checked when:
 - after a pull: the manifest digest (RepoDigests holds REMOTE@DIGEST) and the image ID;
-- after `images load`, or for an image already in the engine: the image ID only, because a loaded or locally
-  tagged image has no RepoDigests for the registry the lock names.
+- after `images load`, or for an image already in the engine: the image ID, and the digest too where the
+  engine's RepoDigests hold it (a loaded or locally built image has none).
 """
 
 import datetime
@@ -103,10 +103,11 @@ def check(img: Any, entry: Optional[Entry], pulled: bool = False) -> tuple[bool,
         return False, "not in the lock"
     if img.id != entry.image_id:
         return False, "image ID %s, the lock pins %s" % (img.id, entry.image_id)
-    if pulled:
-        want = "%s@%s" % (entry.remote, entry.digest)
-        if want not in (img.attrs.get("RepoDigests") or []):
-            return False, "RepoDigests %s lack %s" % (img.attrs.get("RepoDigests"), want)
+    # The registry may be another than the lock's (--registry): the digest is what must be there.
+    has = any(d.endswith("@" + entry.digest) for d in img.attrs.get("RepoDigests") or [])
+    if pulled and not has:
+        return False, "RepoDigests %s lack %s" % (img.attrs.get("RepoDigests"), entry.digest)
+    if has:
         return True, "matched the lock (digest %s and image ID)" % entry.digest
     return True, "matched the lock (image ID)"
 
