@@ -18,7 +18,9 @@ REGISTRY_TIMEOUT_S = 60  # a registry that does not answer is said within this, 
 
 
 def _first_line(e: Exception) -> str:
-    return (str(e).splitlines() or [""])[0][:300]
+    """The engine's own words (APIError.explanation: e.g. "dial tcp ...: connection refused"), not the URL."""
+    text = str(getattr(e, "explanation", None) or e)
+    return (text.splitlines() or [""])[0][:400]
 
 
 def _stream(chunks: Any, what: str) -> dict[str, Any]:
