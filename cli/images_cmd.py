@@ -133,8 +133,8 @@ def push_cmd(registry: Annotated[str, typer.Option(help="HOST[:PORT]/PREFIX to p
     if as_json:
         emit_json({"lock": str(path), "pushed": [asdict(e) for e in pushed]})
         return
-    for e in pushed:
-        out.print("%s:%s %s (image %s)" % (e.remote, e.tag, e.digest, e.image_id[7:19]), highlight=False)
+    for p in pushed:
+        out.print("%s:%s %s (image %s)" % (p.remote, p.tag, p.digest, p.image_id[7:19]), highlight=False)
     out.print("locked in %s" % path, highlight=False)
 
 
