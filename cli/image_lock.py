@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from . import devices
+from . import devices, images
 from .errors import InputError
 
 LOCK_NAME = "images.lock"
@@ -39,13 +39,22 @@ class Entry:
     digest: str  # sha256:... of the manifest (or manifest list) in the registry
     image_id: str  # sha256:... of the image config: the engine's image ID
     pushed_at: str
+    # The tag in the registry when it is not `tag`: devices with several arches push TAG-ARCH per arch, and
+    # a manifest list TAG over them (image_transfer.manifest_list), whose digest is `list_digest`.
+    remote_tag: str = ""
+    list_digest: str = ""
 
     @property
     def remote(self) -> str:
         return "%s/%s" % (self.registry.rstrip("/"), self.repository)
 
+    @property
+    def registry_tag(self) -> str:
+        return self.remote_tag or self.tag
 
-_FIELDS = tuple(Entry.__dataclass_fields__)
+
+_FIELDS = tuple(f for f in Entry.__dataclass_fields__ if f not in ("remote_tag", "list_digest"))
+_OPTIONAL = ("remote_tag", "list_digest")
 
 
 def read(path: Optional[Path] = None) -> list[Entry]:
@@ -68,16 +77,19 @@ def read(path: Optional[Path] = None) -> list[Entry]:
                              % ", ".join(_FIELDS))
         if not row["digest"].startswith("sha256:") or not row["image_id"].startswith("sha256:"):
             raise InputError(str(path), "images[%d].digest" % i, "expected sha256:... digests")
-        out.append(Entry(**{f: row[f] for f in _FIELDS}))
+        bad = [f for f in _OPTIONAL if not isinstance(row.get(f, ""), str)]
+        if bad:
+            raise InputError(str(path), "images[%d].%s" % (i, bad[0]), "expected a string")
+        out.append(Entry(**{f: row[f] for f in _FIELDS}, **{f: row.get(f, "") for f in _OPTIONAL}))
     return out
 
 
 def write(entries: list[Entry], path: Optional[Path] = None) -> Path:
-    """Replace entries of the same repository:tag, keep the rest, sorted (a stable file to commit)."""
+    """Replace entries of the same repository, tag and arch; keep the rest, sorted (a stable file to commit)."""
     path = path or lock_path()
-    keep = {(e.repository, e.tag): e for e in read(path)}
+    keep = {(e.repository, e.tag, e.arch): e for e in read(path)}
     for e in entries:
-        keep[(e.repository, e.tag)] = e
+        keep[(e.repository, e.tag, e.arch)] = e
     rows = [asdict(e) for _, e in sorted(keep.items())]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -86,11 +98,13 @@ def write(entries: list[Entry], path: Optional[Path] = None) -> Path:
     return path
 
 
-def find(repository: str, tag: str, entries: Optional[list[Entry]] = None) -> Optional[Entry]:
-    for e in read() if entries is None else entries:
-        if e.repository == repository and e.tag == tag:
-            return e
-    return None
+def find(repository: str, tag: str, entries: Optional[list[Entry]] = None,
+         arch: Optional[str] = None) -> Optional[Entry]:
+    """The entry of repository:tag; of `arch` where several arches are locked (default: this host's)."""
+    found = [e for e in (read() if entries is None else entries) if e.repository == repository and e.tag == tag]
+    if len(found) > 1:
+        found = [e for e in found if e.arch == (arch or images.host_arch())] or found
+    return found[0] if found else None
 
 
 def now() -> str:
@@ -117,7 +131,7 @@ def status(img: Any, ref: str) -> str:
     "not in the lock"); a bad lock file is said, not raised (the run itself is fine)."""
     repository, _, tag = ref.rpartition(":")
     try:
-        entry = find(repository, tag)
+        entry = find(repository, tag, arch=img.attrs.get("Architecture"))
     except InputError as e:
         return "lock unreadable: %s" % e
     ok, what = check(img, entry)

@@ -1,16 +1,18 @@
 """Images in and out of the engine: push (writing the lock), pull by digest (checked), save and load.
 
-Multi-arch: the engine here has no buildx, but the docker CLI has `docker manifest create/push`; a device
-with several arches is pushed as one tag per arch (TAG-ARCH, each locked) and `manifest_list` joins them
-under TAG, whose list digest is what the lock's device entry then pins.
+Multi-arch without buildx: the docker CLI has `docker manifest create/push`. A device with several arches
+(an accelerator's `arches`) is pushed as one tag per arch (TAG-ARCH, each locked with its own digest and
+image ID); once the lock has every arch, `manifest_list` joins them under TAG and records the list digest.
+bench still pulls the per-arch digest of its host's arch, so its check stays exact.
 """
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
 from typing import Any, Optional
 
-from . import image_lock, images
+from . import devices, image_lock, images
 from .image_lock import Entry
 from .images import ImageError, ImageSpec
 
@@ -40,7 +42,9 @@ def push(spec: ImageSpec, cli: Any, registry: str, tag: Optional[str] = None) ->
     if img is None:
         raise ImageError("%s is not in the engine; build it first: edgebench images build --device %s "
                          "--framework %s" % (spec.ref, spec.device, spec.framework))
-    tag = tag or spec.tag
+    arch = str(img.attrs.get("Architecture") or spec.arch)
+    several = len(devices.load(spec.device).arches) > 1
+    tag = tag or ("%s-%s" % (spec.tag, arch) if several else spec.tag)
     remote = "%s/%s" % (registry.rstrip("/"), spec.repository)
     img.tag(remote, tag)
     try:
@@ -54,20 +58,54 @@ def push(spec: ImageSpec, cli: Any, registry: str, tag: Optional[str] = None) ->
                                         if d.startswith(remote + "@")), "")
     if not digest:
         raise ImageError("the registry did not report a digest for %s:%s" % (remote, tag))
-    return Entry(spec.device, spec.framework, spec.arch, spec.repository, tag, registry.rstrip("/"), digest, img.id,
-                 image_lock.now())
+    return Entry(spec.device, spec.framework, arch, spec.repository, spec.tag, registry.rstrip("/"), digest, img.id,
+                 image_lock.now(), remote_tag="" if tag == spec.tag else tag)
 
 
-def manifest_list(entries: list[Entry], tag: str) -> str:
-    """One manifest list TAG over per-arch pushes (docker manifest, no buildx); returns the list's digest."""
-    remote = entries[0].remote
+def _loopback(registry: str) -> bool:
+    host = registry.split("/", 1)[0].rsplit(":", 1)[0]
+    return host in ("localhost", "[::1]") or host.startswith("127.")
+
+
+def manifest_list(entries: list[Entry]) -> list[Entry]:
+    """One manifest list REMOTE:TAG over the per-arch pushes of one image (`docker manifest`: no buildx needed);
+    the entries again, each with the list's digest. Plain HTTP (--insecure) for a loopback registry only."""
+    remote, tag = entries[0].remote, entries[0].tag
+    insecure = ["--insecure"] if _loopback(entries[0].registry) else []
     refs = ["%s@%s" % (remote, e.digest) for e in entries]
-    run = ["docker", "manifest", "create", "--insecure", "--amend", "%s:%s" % (remote, tag), *refs]
-    for cmd in (run, ["docker", "manifest", "push", "--insecure", "--purge", "%s:%s" % (remote, tag)]):
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=REGISTRY_TIMEOUT_S * 5)
+    res = None
+    for cmd in (["docker", "manifest", "create", *insecure, "--amend", "%s:%s" % (remote, tag), *refs],
+                ["docker", "manifest", "push", *insecure, "--purge", "%s:%s" % (remote, tag)]):
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=REGISTRY_TIMEOUT_S * 5)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ImageError("%s failed: %s" % (" ".join(cmd[:3]), e)) from None
         if res.returncode != 0:
             raise ImageError("%s failed: %s" % (" ".join(cmd[:3]), res.stderr.strip()[-500:]))
-    return res.stdout.strip().splitlines()[-1]
+    assert res is not None
+    digest = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+    if not digest.startswith("sha256:"):
+        raise ImageError("docker manifest push of %s:%s printed no digest (%r)" % (remote, tag, res.stdout[-200:]))
+    return [dataclasses.replace(e, list_digest=digest) for e in entries]
+
+
+def join_arches(cli_entries: list[Entry], all_entries: list[Entry]) -> tuple[list[Entry], list[str]]:
+    """For each multi-arch device x framework just pushed: a manifest list once the lock has every arch of the
+    profile (pushed from hosts of each arch, or one host under QEMU). Returns updated entries and notes."""
+    joined: list[Entry] = []
+    notes: list[str] = []
+    for key in sorted({(e.device, e.framework, e.repository, e.tag) for e in cli_entries if e.remote_tag}):
+        want = list(devices.load(key[0]).arches)
+        have = {e.arch: e for e in all_entries if (e.device, e.framework, e.repository, e.tag) == key}
+        missing = [a for a in want if a not in have]
+        if missing:
+            notes.append("%s/%s: no manifest list yet; push the %s image too (edgebench images push on a host "
+                         "of that arch, lock merged)" % (key[0], key[1], ", ".join(missing)))
+            continue
+        joined += manifest_list([have[a] for a in want])
+        notes.append("%s/%s: manifest list %s:%s %s" % (key[0], key[1], joined[-1].remote, key[3],
+                                                      joined[-1].list_digest))
+    return joined, notes
 
 
 def pull_locked(spec: ImageSpec, entry: Entry, cli: Any, registry: str) -> str:
@@ -86,13 +124,14 @@ def pull_locked(spec: ImageSpec, entry: Entry, cli: Any, registry: str) -> str:
         raise ImageError("refusing %s@%s: its image ID is %s but images.lock pins %s"
                          % (remote, entry.digest, img.id, entry.image_id))
     try:
-        now_at = cli.images.get_registry_data("%s:%s" % (remote, entry.tag)).id
+        now_at = cli.images.get_registry_data("%s:%s" % (remote, entry.registry_tag)).id
     except Exception as e:
-        raise ImageError("cannot read tag %s:%s from the registry: %s" % (remote, entry.tag, _first_line(e))) from None
+        raise ImageError("cannot read tag %s:%s from the registry: %s" % (remote, entry.registry_tag, _first_line(e))
+                         ) from None
     if now_at != entry.digest:
         raise ImageError("refusing %s:%s: the registry's tag now points at %s but images.lock pins %s (the tag was "
                          "re-pushed with different contents). Push and lock again (edgebench images push), or %s"
-                         % (remote, entry.tag, now_at, entry.digest, build_hint[0].lower() + build_hint[1:]))
+                         % (remote, entry.registry_tag, now_at, entry.digest, build_hint[0].lower() + build_hint[1:]))
     img.tag(spec.repository, spec.tag)
     return "pulled %s@%s (%s)" % (remote, entry.digest, image_lock.check(img, entry, pulled=True)[1])
 

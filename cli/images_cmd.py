@@ -130,11 +130,21 @@ def push_cmd(registry: Annotated[str, typer.Option(help="HOST[:PORT]/PREFIX to p
     if not pushed:
         _fail(images.ImageError("nothing to push: build the images first (edgebench images build --device D)"))
     path = image_lock.write(pushed, lock)
+    try:
+        joined, notes = image_transfer.join_arches(pushed, image_lock.read(path))
+    except images.ImageError as e:
+        _fail(e)
+    if joined:
+        image_lock.write(joined, path)
+        pushed = [next((j for j in joined if (j.repository, j.tag, j.arch) == (p.repository, p.tag, p.arch)), p)
+                  for p in pushed]
+    for note in notes:
+        err.print(note, highlight=False)
     if as_json:
         emit_json({"lock": str(path), "pushed": [asdict(e) for e in pushed]})
         return
     for p in pushed:
-        out.print("%s:%s %s (image %s)" % (p.remote, p.tag, p.digest, p.image_id[7:19]), highlight=False)
+        out.print("%s:%s %s (image %s)" % (p.remote, p.registry_tag, p.digest, p.image_id[7:19]), highlight=False)
     out.print("locked in %s" % path, highlight=False)
 
 

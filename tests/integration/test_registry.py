@@ -9,6 +9,7 @@ regtest repository is removed (the layers stay, shared with the original tag; th
 verifies the manifest by digest from the registry).
 """
 
+import dataclasses
 import io
 import json
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edgebench.cli import images
+from edgebench.cli import image_transfer, images
 
 from tests.conftest import ROOT, docker_ok, has_module, is_root, need
 from tests.integration.test_docker_images import built
@@ -96,11 +97,11 @@ def edgebench(args: list[str], env: dict[str, str], cwd: Path, timeout: int = 15
     return subprocess.run([EDGEBENCH, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
 
 
-def forget(cli: Any, remote: str) -> None:
-    """Every tag and digest reference of REPO and its remote name; the original image keeps its own tag."""
+def forget(cli: Any, remote: str, repo: str = REPO) -> None:
+    """Every tag and digest reference of repo and its remote name; the original image keeps its own tag."""
     for img in cli.images.list():
-        refs = [t for t in img.tags if t.split(":")[0] in (REPO, remote)]
-        refs += [d for d in img.attrs.get("RepoDigests") or [] if d.split("@")[0] in (REPO, remote)]
+        refs = [t for t in img.tags if t.rsplit(":", 1)[0] in (repo, remote)]
+        refs += [d for d in img.attrs.get("RepoDigests") or [] if d.split("@")[0] in (repo, remote)]
         for ref in refs:
             try:
                 cli.images.remove(ref)
@@ -243,3 +244,26 @@ def test_save_and_load_check_the_image_id(pushed: dict[str, Any], env: dict[str,
     text = " ".join(res.stderr.split())
     assert "refusing %s" % ref in text and entry["image_id"] in text and "0" * 64 in text
     assert images.find_image(cli, ref) is None
+
+
+def test_two_arches_join_in_one_manifest_list(registry: str) -> None:
+    """A device with several arches: one tag per arch, each locked, joined by `docker manifest` (no buildx)."""
+    need(shutil.which("docker") is not None, "the docker CLI (docker manifest)")
+    cli = images.client()
+    multi = "edgebench-regtest-multiarch"
+    entries = []
+    try:
+        for spec in (built("host-cpu", "onnxruntime"), built("rpi4", "onnxruntime")):
+            mine = dataclasses.replace(spec, repository=multi, tag="t1-" + spec.arch)
+            cli.images.get(spec.ref).tag(multi, mine.tag)
+            entries.append(dataclasses.replace(image_transfer.push(mine, cli, "%s/%s" % (registry, PREFIX)), tag="t1"))
+        joined = image_transfer.manifest_list(entries)
+        req = urllib.request.Request("http://%s/v2/%s/%s/manifests/t1" % (registry, PREFIX, multi), headers={
+            "Accept": "application/vnd.docker.distribution.manifest.list.v2+json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body, digest = json.loads(r.read()), r.headers["Docker-Content-Digest"]
+        assert {j.list_digest for j in joined} == {digest}
+        got = {m["platform"]["architecture"]: m["digest"] for m in body["manifests"]}
+        assert got == {e.arch: e.digest for e in entries} and set(got) == {"amd64", "arm64"}
+    finally:
+        forget(cli, "%s/%s/%s" % (registry, PREFIX, multi), multi)
