@@ -128,7 +128,7 @@ def pull_locked(spec: ImageSpec, entry: Entry, cli: Any, registry: str) -> str:
     except Exception as e:
         raise ImageError("cannot read tag %s:%s from the registry: %s" % (remote, entry.registry_tag, _first_line(e))
                          ) from None
-    if now_at != entry.digest:
+    if now_at not in (entry.digest, entry.list_digest):
         raise ImageError("refusing %s:%s: the registry's tag now points at %s but images.lock pins %s (the tag was "
                          "re-pushed with different contents). Push and lock again (edgebench images push), or %s"
                          % (remote, entry.registry_tag, now_at, entry.digest, build_hint[0].lower() + build_hint[1:]))
@@ -178,3 +178,39 @@ def load(tar: Path, cli: Any) -> tuple[Entry, str]:
         cli.images.remove(ref)  # the tag only: bench must not find and run it
         raise ImageError("refusing %s loaded from %s: %s" % (ref, tar, what))
     return entry, what
+
+
+def lock_from_registry(spec: ImageSpec, cli: Any, registry: str) -> list[Entry]:
+    """Lock entries of what REGISTRY/REPOSITORY:TAG holds now, without pulling (images.yml, after buildx bake
+    --push): the tag's digest from the engine's registry lookup, each platform's manifest digest and config
+    digest (= the image ID a pull gives) from `docker manifest inspect --verbose`. Attestation manifests
+    (platform unknown) are left out. A manifest list gives one entry per arch, each with the list digest."""
+    remote = "%s/%s" % (registry.rstrip("/"), spec.repository)
+    ref = "%s:%s" % (remote, spec.tag)
+    try:
+        top = cli.images.get_registry_data(ref).id
+    except Exception as e:
+        raise ImageError("cannot read %s from the registry: %s" % (ref, _first_line(e))) from None
+    cmd = ["docker", "manifest", "inspect", "--verbose", *(["--insecure"] if _loopback(registry) else []), ref]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=REGISTRY_TIMEOUT_S * 2)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ImageError("docker manifest inspect %s failed: %s" % (ref, e)) from None
+    if res.returncode != 0:
+        raise ImageError("docker manifest inspect %s failed: %s" % (ref, res.stderr.strip()[-500:]))
+    data = json.loads(res.stdout)
+    rows = data if isinstance(data, list) else [data]
+    out = []
+    for row in rows:
+        desc = row.get("Descriptor") or {}
+        arch = (desc.get("platform") or {}).get("architecture") or spec.arch
+        manifest = row.get("SchemaV2Manifest") or row.get("OCIManifest") or {}
+        config = (manifest.get("config") or {}).get("digest", "")
+        if arch == "unknown" or not config:
+            continue
+        out.append(Entry(spec.device, spec.framework, arch, spec.repository, spec.tag, registry.rstrip("/"),
+                         desc.get("digest", top), config, image_lock.now(),
+                         list_digest=top if isinstance(data, list) else ""))
+    if not out:
+        raise ImageError("%s: the registry's manifest names no image config" % ref)
+    return out

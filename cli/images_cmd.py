@@ -148,6 +148,25 @@ def push_cmd(registry: Annotated[str, typer.Option(help="HOST[:PORT]/PREFIX to p
     out.print("locked in %s" % path, highlight=False)
 
 
+@images_app.command("lock")
+def lock_cmd(registry: Annotated[str, typer.Option(help="HOST[:PORT]/PREFIX the images were pushed to")],
+             device: Annotated[Optional[str], typer.Option("--device", "-d", help="one device; default: all")] = None,
+             framework: FrameworkOpt = None, lock: LockOpt = None) -> None:
+    """Pin what the registry holds for this checkout's tags (after `buildx bake --push`): nothing is pulled."""
+    cli = images.client()
+    entries = []
+    for dev in [device] if device else devices.names():
+        for fw in _frameworks(dev, framework) if device else images.buildable(dev):
+            try:
+                entries += image_transfer.lock_from_registry(images.image_spec(dev, fw), cli, registry)
+            except images.ImageError as e:
+                _fail(e)
+    path = image_lock.write(entries, lock)
+    for e in entries:
+        out.print("%s:%s %s %s" % (e.remote, e.tag, e.arch, e.digest), highlight=False)
+    out.print("locked in %s" % path, highlight=False)
+
+
 @images_app.command("save")
 def save_cmd(device: DeviceOpt, out_dir: Annotated[Path, typer.Option("--out", help="folder for the tarballs")],
              framework: FrameworkOpt = None,

@@ -124,7 +124,7 @@ def pushed(registry: str, env: dict[str, str], tmp_path_factory: pytest.TempPath
                      "--framework", "onnxruntime", "--lock", str(lock), "--json"], env, work, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     forget(cli, remote)
-    info = {"registry": registry, "lock": lock, "remote": remote, "tag": original.tag, "id": img.id,
+    info = {"registry": registry, "lock": lock, "remote": remote, "tag": original.tag, "id": img.id, "spec": original,
             "original": original.ref, "work": work, "made": []}
     yield info
     forget(cli, remote)
@@ -156,6 +156,11 @@ def test_push_pins_the_registry_digest_and_image_id(pushed: dict[str, Any]) -> N
     assert entry["registry"] == "%s/%s" % (pushed["registry"], PREFIX)
     assert entry["digest"] == registry_digest(pushed["registry"], pushed["tag"]), "the registry's manifest digest"
     assert entry["image_id"] == pushed["id"]
+    # `images lock` (images.yml after buildx bake --push) reads the same pins from the registry, pulling nothing.
+    spec = dataclasses.replace(pushed["spec"], repository=REPO)
+    (read,) = image_transfer.lock_from_registry(spec, images.client(), "%s/%s" % (pushed["registry"], PREFIX))
+    assert (read.digest, read.image_id, read.arch) == (entry["digest"], entry["image_id"], "amd64")
+    assert read.list_digest == ""
     assert images.find_image(images.client(), "%s:%s" % (REPO, pushed["tag"])) is None, "removed after the push"
 
 
@@ -265,5 +270,10 @@ def test_two_arches_join_in_one_manifest_list(registry: str) -> None:
         assert {j.list_digest for j in joined} == {digest}
         got = {m["platform"]["architecture"]: m["digest"] for m in body["manifests"]}
         assert got == {e.arch: e.digest for e in entries} and set(got) == {"amd64", "arm64"}
+        # Read back from the registry: one entry per arch, with its config digest (the image ID) and the list's.
+        spec = dataclasses.replace(built("host-cpu", "onnxruntime"), repository=multi, tag="t1")
+        read = {e.arch: e for e in image_transfer.lock_from_registry(spec, cli, "%s/%s" % (registry, PREFIX))}
+        assert {a: (e.digest, e.image_id, e.list_digest) for a, e in read.items()} == {
+            e.arch: (e.digest, e.image_id, digest) for e in entries}
     finally:
         forget(cli, "%s/%s/%s" % (registry, PREFIX, multi), multi)
