@@ -162,8 +162,8 @@ def lock_cmd(registry: Annotated[str, typer.Option(help="HOST[:PORT]/PREFIX the 
             except images.ImageError as e:
                 _fail(e)
     path = image_lock.write(entries, lock)
-    for e in entries:
-        out.print("%s:%s %s %s" % (e.remote, e.tag, e.arch, e.digest), highlight=False)
+    for row in entries:
+        out.print("%s:%s %s %s" % (row.remote, row.tag, row.arch, row.digest), highlight=False)
     out.print("locked in %s" % path, highlight=False)
 
 
