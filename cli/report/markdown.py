@@ -108,6 +108,8 @@ def _environment(env: dict[str, Any]) -> list[str]:
             continue
         lines.append("- %s: %s" % (k, " / ".join(v) if v else "-"))
     for name, fw in (env.get("frameworks") or {}).items():
-        lines.append("- %s: version %s, image %s" % (name, " / ".join(fw["version"]) or "-",
-                                                      " / ".join(fw["image"]) or "-"))
+        lines.append("- %s: version %s, image %s%s" % (name, " / ".join(fw["version"]) or "-",
+                                                        " / ".join(fw["image"]) or "-",
+                                                        ", images.lock: " + " / ".join(fw["image_lock"])
+                                                        if fw.get("image_lock") else ""))
     return lines

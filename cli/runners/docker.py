@@ -28,7 +28,7 @@ from edgebench.suite import cgroup as reader
 from edgebench.suite.fsutil import write_bytes, write_json
 from edgebench.suite.spec import RunResult, RunSpec
 
-from .. import devices, images, multi_image
+from .. import devices, image_lock, images, multi_image
 from ..images import emulated_cpuinfo  # lives beside host_arch now
 from . import outputs, record
 from .base import MIB, Fate, docker_swap_total, finalize, swap_problems
@@ -244,7 +244,7 @@ class DockerRunner:
                 return finalize(spec, run_dir, fate)
             digests = img.attrs.get("RepoDigests") or []
             image = {"ref": ref, "id": img.id, "repo_digests": digests, "digest": digests[0] if digests else img.id,
-                     "arch": img.attrs.get("Architecture")}
+                     "arch": img.attrs.get("Architecture"), "lock": image_lock.status(img, ref)}
             fate.extra.update({"image": image, "engine": str(self.client.api.base_url), "transfer":
                                "copy" if self.copy_mode else "bind"})
             user = self._user(spec)

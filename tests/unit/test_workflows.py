@@ -105,6 +105,8 @@ def test_images_pushes_to_ghcr_only_on_tags_or_when_asked() -> None:
     login = next(s for s in build["steps"] if "docker/login-action" in str(s.get("uses")))
     assert login["if"] == "env.PUSH == 'true'"
     assert "--push" in str(build) and "linux/arm64" not in str(build)  # platforms live in the bake file
+    lock = next(s for s in build["steps"] if "edgebench images lock" in str(s.get("run")))
+    assert lock["if"] == "env.PUSH == 'true'", "the lock pins what was pushed, so only after a push"
 
 
 def test_bench_dispatch_jobs_per_device_artifacts_and_merge() -> None:
