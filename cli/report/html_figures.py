@@ -47,12 +47,33 @@ def _measured(s: pd.DataFrame, col: str) -> pd.DataFrame:
 
 
 def latency_vs_memory(s: pd.DataFrame) -> Any:
-    d = _measured(_measured(s, "p50_ms_median_of_runs"), "limit_memory_mb")
-    if d.empty:
+    """Per series: p50 under each limit, the unlimited p50 as a dashed line, and limits that failed (OOM)
+    as red crosses on the axis."""
+    limited = _measured(s, "limit_memory_mb")
+    if limited.empty:
         return None
-    series = [k for k in (*SERIES, "batch_size") if k in d]
-    return _layout(_lines(d, "limit_memory_mb", "p50_ms_median_of_runs", series), "p50 latency vs memory limit",
-                   "memory limit (MiB)", "p50 latency (ms, median of runs)")
+    series = [k for k in (*SERIES, "batch_size") if k in s]
+    fig = go.Figure()
+    lo, hi = float(limited["limit_memory_mb"].min()), float(limited["limit_memory_mb"].max())
+    for key, g in limited.sort_values("limit_memory_mb").groupby(series, dropna=False):
+        ok = _measured(g, "p50_ms_median_of_runs")
+        if not ok.empty:
+            fig.add_trace(go.Scatter(x=ok["limit_memory_mb"], y=ok["p50_ms_median_of_runs"], mode="lines+markers",
+                                     name=_label(key)))
+        free = s[s["limit_memory_mb"].isna()]
+        for k, v in zip(series, key if isinstance(key, tuple) else (key,)):
+            free = free[free[k] == v]
+        free = _measured(free, "p50_ms_median_of_runs")
+        if not free.empty:
+            y = float(free["p50_ms_median_of_runs"].iloc[0])
+            fig.add_trace(go.Scatter(x=[lo, hi] if hi > lo else [lo * 0.9, lo * 1.1], y=[y, y], mode="lines",
+                                     line={"dash": "dash"}, name="%s, no limit" % _label(key)))
+        failed = g[pd.to_numeric(g["p50_ms_median_of_runs"], errors="coerce").isna()]
+        if not failed.empty:
+            fig.add_trace(go.Scatter(x=failed["limit_memory_mb"], y=[0] * len(failed), mode="markers",
+                                     marker={"symbol": "x", "size": 14, "color": "red"},
+                                     name="%s: no latency" % _label(key), text=list(failed["status_check"])))
+    return _layout(fig, "p50 latency vs memory limit", "memory limit (MiB)", "p50 latency (ms, median of runs)")
 
 
 def throughput_vs(s: pd.DataFrame, x: str, title: str) -> Any:
@@ -121,7 +142,7 @@ def report_figures(data: ReportData) -> tuple[list[Figure], list[str]]:
     if a is not None:
         for dev, m in sorted(a.correlation.matrices.items()):
             if not m.empty:
-                out.append(Figure("correlation_" + str(dev), "Correlation heatmap (%s)" % dev, correlation(m, str(dev))))
+                out.append(Figure("correlation_%s" % dev, "Correlation heatmap (%s)" % dev, correlation(m, str(dev))))
         add("warmup_vs_steady", "Warm-up vs steady state", warmup(a.warmup), "no run measured both")
     add("energy_per_phase", "Energy per phase", energy(data.out_dir / "energy.csv"), "no run sampled power")
     return out, notes
