@@ -22,6 +22,10 @@ from tests.conftest import has_module, need
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "results"
 TINY = DATA / "tiny"
+# True once plotly has drawn an SVG into every plot of the page.
+PLOTS_DRAWN = ("document.querySelectorAll('.plot-wrap').length > 0 && "
+               "Array.prototype.every.call(document.querySelectorAll('.plot-wrap'), "
+               "function(w){return w.querySelector('svg.main-svg') !== null;})")
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +39,7 @@ def page(tiny: ReportData, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     need(has_module("websocket"), "websocket-client (the dev extra)")
     with Chromium(tmp_path_factory.mktemp("chromium-profile")) as b:
         b.open((tiny.out_dir / "report.html").as_uri())
-        b.wait_for("document.querySelectorAll('.plot-wrap').length > 0 && "
-                   "Array.prototype.every.call(document.querySelectorAll('.plot-wrap'), "
-                   "function(w){return w.querySelector('svg.main-svg') !== null;})")
+        b.wait_for(PLOTS_DRAWN)
         yield b
 
 
