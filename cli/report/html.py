@@ -133,6 +133,12 @@ def report_html(data: ReportData, stamp: str) -> str:
                                                                                      esc(stamp)),
             "<h2>Cells</h2>", table(data.summary, "summary", data.keys + list(VALUE_COLUMNS)),
             "<h2>Plots</h2>", plots(figs) or "<p>No plot: nothing measured to draw.</p>"]
+    skipped = [("damaged run folder", d, why) for d, why in data.damaged] + [
+        ("incomplete run folder", d, why) for d, why in data.incomplete] + [
+        ("run kept, a stream unreadable", d, why) for d, why in data.warnings]
+    if skipped:
+        body += ["<h2>Left out or partly read</h2>", "<ul>%s</ul>" % "".join(
+            "<li>%s <code>%s</code>: %s</li>" % (esc(what), esc(d), esc(why)) for what, d, why in skipped)]
     left = notes + data.notes
     if left:
         body += ["<h2>Notes</h2>", "<ul>%s</ul>" % "".join("<li>%s</li>" % esc(n) for n in left)]

@@ -7,6 +7,7 @@ screenshot of its axes, where an empty plot has none: the last test shows it, on
 """
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,19 @@ def test_report_html_is_one_self_contained_file(tiny: ReportData) -> None:
     assert "plotly.js v" in text  # the library itself is inline
     assert text.count('<details class="run"') == len(tiny.runs) == 20
     assert text.count("edgebench replay ") == 20
+
+
+def test_damaged_and_incomplete_folders_are_listed_in_the_page(tmp_path: Path) -> None:
+    camp = tmp_path / "tiny"
+    shutil.copytree(TINY, camp)
+    (camp / "d816104fbf65" / "result.json").write_text("{")
+    text = (build_report(camp, tmp_path / "rep").out_dir / "report.html").read_text()
+    assert "damaged run folder <code>%s</code>" % (camp / "d816104fbf65") in text
+    assert text.count('<details class="run"') == 19
+    # No readable run at all (the one folder was never checked by the host): still a page, saying so.
+    empty = (build_report(DATA / "fallback", tmp_path / "fb").out_dir / "report.html").read_text()
+    assert "incomplete run folder <code>%s</code>" % (DATA / "fallback" / "b2fefdf082e5") in empty
+    assert "<p>No runs.</p>" in empty and '<div class="plot-wrap"' not in empty
 
 
 def test_page_loads_with_no_console_error_and_no_network(page: Chromium) -> None:
