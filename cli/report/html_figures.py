@@ -82,8 +82,8 @@ def throughput_vs(s: pd.DataFrame, x: str, title: str) -> Any:
         return None
     if "limit_memory_mb" in d and d["limit_memory_mb"].isna().any():
         d = d[d["limit_memory_mb"].isna()]  # unlimited cells: the limit is another plot
-    series = [k for k in SERIES if k in d] + [k for k in ("batch_size", "copies", "streams") if k in d and k != x
-                                               and d[k].nunique() > 1]
+    others = [k for k in ("batch_size", "workload", "copies", "streams") if k in d and k != x and d[k].nunique() > 1]
+    series = [k for k in SERIES if k in d] + others
     return _layout(_lines(d, x, "throughput_ips_median_of_runs", series), title, x, "inferences/s (median of runs)")
 
 

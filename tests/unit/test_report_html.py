@@ -6,6 +6,7 @@ per cell, a filter that narrows it, a sort that orders it, and every plot drawn 
 screenshot of its axes, where an empty plot has none: the last test shows it, on a page of its own).
 """
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ import plotly.graph_objects as go
 import pytest
 from edgebench.cli.report import ReportData, build_report
 from edgebench.cli.report.html import document, plots
-from edgebench.cli.report.html_figures import Figure
+from edgebench.cli.report.html_figures import Figure, report_figures
+from edgebench.suite.spec import RunSpec
 
 from tests.browser import Chromium, chromium_path
 from tests.conftest import has_module, need
@@ -143,3 +145,21 @@ def test_an_empty_plot_has_no_coloured_pixels(page: Chromium, tmp_path: Path) ->
     page.wait_for("document.querySelector('#plot-empty svg.main-svg') !== null")
     assert coloured(page.screenshot("#plot-empty .draglayer .nsewdrag")) == 0
     assert page.errors() == []
+
+
+def test_throughput_vs_concurrency_has_a_line_per_runtime_and_workload(tmp_path: Path) -> None:
+    """The P3 campaign of test_report_multi (results stored as a runner stores them): copies 1, 2, 4."""
+    from tests.unit.test_report_multi import LITE, ORT, _store
+
+    camp = tmp_path / "p3"
+    camp.mkdir()
+    (camp / "campaign.json").write_text(json.dumps({"name": "p3", "matrix": {"name": "p3"}}))
+    _store(camp, RunSpec(**ORT), 100.0)  # type: ignore[arg-type]
+    for copies, thr in ((1, 100.0), (2, 180.0), (4, 170.0)):
+        _store(camp, RunSpec(**ORT, workload="concurrent", copies=copies), thr)  # type: ignore[arg-type]
+        _store(camp, RunSpec(**LITE, workload="concurrent", copies=copies), thr / 2)  # type: ignore[arg-type]
+    figs, _ = report_figures(build_report(camp))
+    fig = next(f.figure for f in figs if f.name == "throughput_vs_copies")
+    lines = {t.name: (list(t.x), list(t.y)) for t in fig.data}
+    assert lines["mobilenet_v3_small onnxruntime fp32 concurrent"] == ([1, 2, 4], [100.0, 180.0, 170.0])
+    assert lines["mobilenet_v3_small tflite fp32 concurrent"] == ([1, 2, 4], [50.0, 90.0, 85.0])
