@@ -91,7 +91,7 @@ def correlation(matrix: pd.DataFrame, device: str) -> Any:
     fig = go.Figure(go.Heatmap(z=matrix.values, x=list(matrix.columns), y=list(matrix.index), zmin=-1, zmax=1,
                                colorscale="RdBu", reversescale=True, text=matrix.round(2).values,
                                texttemplate="%{text}"))
-    return _layout(fig, "Spearman correlation over runs (%s)" % device, "", "")
+    return _layout(fig, "Pearson correlation over runs (%s)" % device, "", "")
 
 
 def warmup(w: pd.DataFrame) -> Any:
