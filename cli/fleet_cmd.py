@@ -6,6 +6,7 @@ matrix in containers, write the report. With --emulate it runs on any bigger hos
 memory and cores as limits and every result labelled emulated (cli/emulate.py).
 """
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -296,10 +297,10 @@ def merge(paths: list[Path], out_dir: Path) -> Path:
     """Each campaign's own report, plus summary.csv of all cells with their device and report.md on top."""
     import pandas as pd
 
-    from .report import build_report
+    from .report import build_report, fleet
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    frames = []
+    frames, device_rows = [], []
     lines = ["# Cross-device report", "", "| device | campaign | runs | statuses | report |", "|---|---|---|---|---|"]
     for camp in campaigns_under(paths):
         info = store.read_campaign_file(camp)
@@ -308,7 +309,11 @@ def merge(paths: list[Path], out_dir: Path) -> Path:
         s = data.summary.copy()
         s.insert(0, "campaign", camp.name)
         s.insert(0, "device_profile", dev)
-        frames.append(s)
+        cost = fleet.price(info.get("device") or {})
+        s = s.assign(price_usd=cost.usd, price_source=cost.source, price_date=cost.date)
+        frames.append(s.join(fleet.power(s, data.out_dir / "energy.csv")))
+        device_rows.append({"device_profile": dev, "campaign": camp.name, "runs": len(data.runs), "price_usd": cost.usd,
+                            "price_source": cost.source, "price_date": cost.date, "report": str(data.out_dir)})
         counts = ", ".join("%d %s" % (v, k) for k, v in sorted(data.counts.items()))
         lines.append("| %s%s | %s | %d | %s | %s |" % (dev, " (emulated)" if "@emulated" in dev else "", camp.name,
                                                        len(data.runs), counts, data.out_dir / "report.md"))
@@ -327,6 +332,11 @@ def merge(paths: list[Path], out_dir: Path) -> Path:
             idx_t = idx if isinstance(idx, tuple) else (idx,)
             lines.append("| %s | %s |" % (" | ".join(str(i) for i in idx_t),
                                           " | ".join("-" if v != v else "%.2f" % v for v in row)))
+    cp = fleet.cost_performance(table)
+    cp.to_csv(out_dir / "cost_performance.csv", index=False)
+    lines += fleet.markdown(cp)
+    stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    (out_dir / "report.html").write_text(fleet.page(pd.DataFrame(device_rows), cp, stamp))
     md = out_dir / "report.md"
     md.write_text("\n".join(lines) + "\n")
     return md

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import store
 from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
-from . import figures, markdown
+from . import figures, html, markdown
 from . import multi as p3_report
 from .analyses import run_analyses
 from .data import REPORT_DIR, ReportData
@@ -103,6 +103,9 @@ def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
     md = out / "report.md"
     md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3))
     data.files.append(md)
+    page = out / "report.html"  # the same report, interactive and self-contained (report/html.py)
+    page.write_text(html.report_html(data, stamp))
+    data.files.append(page)
     return data
 
 
