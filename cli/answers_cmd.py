@@ -58,7 +58,7 @@ def compare_cmd(campaigns: Annotated[list[str], typer.Argument(metavar="A B [C..
                 results: ResultsOpt = RESULTS_DIR,
                 metric: Annotated[str, typer.Option(help="p50, p99 (latency) or throughput")] = "p50",
                 fail_if_slower: Annotated[Optional[str], typer.Option(
-                    "--fail-if-slower", help="exit 1 when a cell is significantly slower by more than this, e.g. 5%")] = None,
+                    "--fail-if-slower", help="exit 1 when a cell is significantly slower by more than this")] = None,
                 allow_differences: Annotated[bool, typer.Option(
                     help="compare even where runtime version, loaded precision or applied limits differ")] = False,
                 as_json: JsonOpt = False) -> None:
@@ -116,7 +116,7 @@ def recommend_cmd(campaigns: Annotated[list[str], typer.Argument(metavar="CAMPAI
                   objective: Annotated[str, typer.Option(
                       help="throughput, latency, fps-per-watt or energy-per-inference")] = "throughput",
                   latency_share: Annotated[str, typer.Option(
-                      help="memory limits: the smallest whose p50 stays within this share of the unlimited one")] = "10%",
+                      help="memory limits: the smallest with p50 within this share of the unlimited one")] = "10%",
                   out_dir: Annotated[Optional[Path], typer.Option("--out", help="figure folder; default: "
                                                                   "FIRST_CAMPAIGN/_report/recommend")] = None,
                   as_json: JsonOpt = False) -> None:
@@ -143,7 +143,7 @@ def recommend_cmd(campaigns: Annotated[list[str], typer.Argument(metavar="CAMPAI
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
-    return list(json.loads(df.to_json(orient="records")))
+    return list(json.loads(df.to_json(orient="records", double_precision=15)))
 
 
 def _print_answer(ans: rec.Answer) -> None:

@@ -96,9 +96,9 @@ def _missing(v: Any) -> bool:
 
 
 def _group(ok: pd.DataFrame, keys: list[str]) -> dict[tuple[str, ...], pd.DataFrame]:
-    out: dict[tuple[str, ...], list[int]] = {}
+    out: dict[tuple[str, ...], list[Any]] = {}
     for i, r in ok.iterrows():
-        out.setdefault(_key(r, keys), []).append(i)  # type: ignore[arg-type]
+        out.setdefault(_key(r, keys), []).append(i)
     return {k: ok.loc[v] for k, v in out.items()}
 
 

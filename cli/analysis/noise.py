@@ -63,7 +63,7 @@ def cell_noise(medians: Sequence[float], spreads: Sequence[float],
         return CellNoise(None, None, None, 0, spread, False, "")
     if len(vals) == 1:
         noisy = spread is not None and spread > IQR_NOISY
-        why = ("one run, IQR/median %.1f%% > %.0f%%" % (100 * spread, 100 * IQR_NOISY)) if noisy else ""
+        why = ("one run, IQR/median %.1f%% > %.0f%%" % (100 * (spread or 0), 100 * IQR_NOISY)) if noisy else ""
         return CellNoise(vals[0], None, None, 1, spread, noisy, why)
     med, lo, hi = median_ci(vals, CONFIDENCE)
     cell = CellNoise(med, lo, hi, len(vals), spread, False, "")

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
-def _panel(ax: "Figure.axes", d: pd.DataFrame, x: str, flag: str, xlabel: str) -> None:  # type: ignore[name-defined]
+def _panel(ax: Axes, d: pd.DataFrame, x: str, flag: str, xlabel: str) -> None:
     meets = d["meets"].astype(bool) if "meets" in d else pd.Series(True, index=d.index)
     ax.scatter(d.loc[~meets, x], d.loc[~meets, "p99_ms"], c="0.75", s=18, label="misses the budget")
     ax.scatter(d.loc[meets, x], d.loc[meets, "p99_ms"], c="tab:blue", s=22, label="meets the budget")

@@ -88,7 +88,8 @@ def test_a_different_runtime_version_is_refused_unless_asked(tmp_path: Path) -> 
 def test_bad_input(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("not a run")
-    one_line_error(cli("compare", str(TINY), str(tmp_path / "empty")), str(tmp_path / "empty"), "no campaign folder here")
+    empty = str(tmp_path / "empty")
+    one_line_error(cli("compare", str(TINY), empty), empty, "no campaign folder here")
     one_line_error(cli("compare", str(TINY), str(tmp_path / "nowhere")), str(tmp_path / "nowhere"))
     # sweep: only memory-limited mobilenet_v3_small/onnxruntime runs, tiny has none of those limits
     one_line_error(cli("compare", str(TINY), str(SWEEP)), "tiny vs sweep", "no cell with ok runs on both sides")
