@@ -154,6 +154,9 @@ def test_noisy_means_the_run_to_run_ci_is_wider_than_the_threshold(tiny_report: 
         if ok["noisy"].any():
             assert "IQR/median" in c["run_spread_notes"] or "CV" in c["run_spread_notes"]
     assert seen >= 8
+    md = (rep.out_dir / "report.md").read_text()
+    first = rep.summary.dropna(subset=["p50_ms_ci_lo"]).iloc[0]
+    assert "p50 ms [95% CI]" in md and "[%.2f-%.2f]" % (first["p50_ms_ci_lo"], first["p50_ms_ci_hi"]) in md
 
 
 def test_report_files_csv_png_and_markdown(tiny_report: ReportData) -> None:
