@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-import pandas as pd
-from edgebench.suite.timing import median_ci, robust_spread
+from edgebench.suite.timing import median_ci
 
 IQR_WARN = 0.10  # torch.utils.benchmark warns at this IQR/median
 IQR_NOISY = 0.25
@@ -40,19 +39,6 @@ class CellNoise:
         return (self.ci_hi - self.ci_lo) / 2 / self.median
 
 
-def run_spreads(samples: pd.DataFrame) -> dict[str, float]:
-    """IQR/median of each run's timed latencies (all streams and copies), by run id."""
-    if samples.empty:
-        return {}
-    timed = samples[samples["phase"] == "measure"]
-    out: dict[str, float] = {}
-    for run_id, g in timed.groupby("run_id"):
-        s = robust_spread(pd.to_numeric(g["latency_s"], errors="coerce").dropna().tolist())
-        if s is not None:
-            out[str(run_id)] = s
-    return out
-
-
 def cell_noise(medians: Sequence[float], spreads: Sequence[float],
                threshold: float = DEFAULT_THRESHOLD) -> CellNoise:
     """The cell's median over repetitions with its CI, and whether a decision could hinge on noise."""
@@ -74,9 +60,3 @@ def cell_noise(medians: Sequence[float], spreads: Sequence[float],
                                                                                    len(vals))
     return cell
 
-
-def overlap(a_lo: Optional[float], a_hi: Optional[float], b_lo: Optional[float], b_hi: Optional[float]) -> bool:
-    """Two intervals overlap (a missing interval is a point; two points overlap only when equal)."""
-    if None in (a_lo, a_hi, b_lo, b_hi):
-        return False
-    return not (a_hi < b_lo or b_hi < a_lo)  # type: ignore[operator]
