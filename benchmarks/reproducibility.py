@@ -4,6 +4,8 @@ Figures (issue 12 item 6):
 - agree: the share of common cells whose two campaigns agree within their CIs (compare's verdict
   "same": the 95 % CI of the ratio of medians holds 1, or the test finds no difference). Goal: >= 95 %.
 - median |ratio - 1|: how far a cell's median p50 moves between two campaigns, as a share.
+- both again with the campaign-wide speed factor (the geometric mean ratio) divided out: a shared
+  machine whose load changed between the campaigns moves every cell together; what is left is noise.
 - the noise flag (item 5): the share of cells flagged by the old rule (any run's CV > 10 %) and by the
   new one (run-to-run CI of the median wider than +-10 %, cli/analysis/noise.py).
 
@@ -57,9 +59,16 @@ def figures(a: Path, b: Path) -> dict[str, Any]:
     same = sum(x.verdict == "same" for x in c.cells)
     inside = sum(x.ci_lo <= 1 <= x.ci_hi for x in c.cells)
     dev = [abs(x.ratio - 1) for x in c.cells]
+    # the same with the campaign-wide speed factor (the geometric mean) taken out: what is left is the
+    # cells moving against each other, which a shared machine's load shift between campaigns does not explain
+    g = c.geomean or 1.0
+    inside_n = sum(x.ci_lo / g <= 1 <= x.ci_hi / g for x in c.cells)
+    dev_n = [abs(x.ratio / g - 1) for x in c.cells]
     return {"a": str(a), "b": str(b), "common_cells": len(c.cells), "agree_share": same / len(c.cells),
             "ci_holds_1_share": inside / len(c.cells), "median_abs_ratio_dev": statistics.median(dev),
-            "max_abs_ratio_dev": max(dev), "geomean": c.geomean, "geomean_ci": c.geomean_ci,
+            "max_abs_ratio_dev": max(dev), "agree_share_after_speed_factor": inside_n / len(c.cells),
+            "median_abs_ratio_dev_after_speed_factor": statistics.median(dev_n),
+            "geomean": c.geomean, "geomean_ci": c.geomean_ci,
             "counts": c.counts(), "differences": c.differences,
             "disagree": [{"cell": c.name(x.cell), "ratio": x.ratio, "ci": [x.ci_lo, x.ci_hi], "p": x.p_value}
                          for x in c.cells if x.verdict != "same"],
@@ -87,6 +96,9 @@ def main() -> None:
           % (f["common_cells"], 100 * f["agree_share"], 100 * f["ci_holds_1_share"]))
     print("median |ratio - 1| %.1f %%, max %.1f %%, geometric mean ratio %.3f [%.3f-%.3f]"
           % (100 * f["median_abs_ratio_dev"], 100 * f["max_abs_ratio_dev"], f["geomean"], *f["geomean_ci"]))
+    print("with the campaign-wide speed factor %.3f taken out: %.0f %% agree, median |ratio - 1| %.1f %%"
+          % (f["geomean"], 100 * f["agree_share_after_speed_factor"],
+             100 * f["median_abs_ratio_dev_after_speed_factor"]))
     for side in ("noise_a", "noise_b"):
         n = f[side]
         print("%s: cells noisy by the old rule (a run's CV > 10 %%) %d of %d, by the new rule %d; runs with CV > 10 %% "
