@@ -12,6 +12,16 @@ Figures (issue 12 item 6):
     .venv/bin/python benchmarks/reproducibility.py [--matrix matrices/smoke.yaml] [--results DIR]
     .venv/bin/python benchmarks/reproducibility.py --reuse DIR_A DIR_B   # two campaigns already run
 
+Measured 2026-12-01 on the shared 2-core dev VM (3 helpers and a CI run beside it, so pessimistic),
+smoke matrix (31 common ok cells, 2 repetitions each, cell-major order), two pairs:
+- pair 1 (a under heavy load, b on a quieter machine): 42 % agree, median |ratio - 1| 68 %, geometric
+  mean ratio 0.39 (b 2.6x faster overall); noisy cells by the old CV rule 31/31 and 23/31, new rule 16/31, 10/31.
+- pair 2 (this script, 12:20-12:30 UTC): 32 % agree, median |ratio - 1| 23 %, geometric mean 0.52;
+  noisy cells old rule 16/31 and 5/31, new rule 7/31 and 4/31.
+The goal (>= 95 %) is not met here: with 2 back-to-back repetitions a cell's run-to-run CI sees only
+the minutes it ran in, not the load shift between campaigns. `order: repetition-major` and more
+repetitions (`adaptive`) widen it honestly; the figure should be retaken on an idle machine.
+
 The two campaigns run one after the other (not interleaved: a campaign is the unit being reproduced),
 so drift of a shared machine between them shows up in the figures, as it would for a user.
 """

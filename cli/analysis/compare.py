@@ -115,12 +115,12 @@ def side_boot(values: np.ndarray, samples: Optional[list[np.ndarray]], q: Option
               rng: np.random.RandomState, resamples: int = RESAMPLES) -> np.ndarray:
     """Bootstrap replicates of the median over runs: each run's samples resampled (for a latency
     percentile q, when every run has samples), then the runs resampled."""
-    k = len(values)
-    if q is not None and samples is not None and all(len(s) >= 2 for s in samples):
+    if q is not None and samples is not None and len(samples) == len(values) and all(len(s) >= 2 for s in samples):
         per_run = np.stack([np.percentile(s[rng.randint(0, len(s), size=(resamples, len(s)))], q, axis=1)
                             for s in samples], axis=1)
     else:
         per_run = np.tile(values, (resamples, 1))
+    k = per_run.shape[1]
     idx = rng.randint(0, k, size=(resamples, k))
     out: np.ndarray = np.median(np.take_along_axis(per_run, idx, axis=1), axis=1)
     return out
