@@ -246,7 +246,7 @@ def sentence(feasible: pd.DataFrame, objective: str, constraints: dict[str, floa
         ref = pool.sort_values(col, ascending=not higher, kind="stable").iloc[0]
         factor = best[col] / ref[col] if higher else ref[col] / best[col]
         tied = int(ref["rank"]) == int(best["rank"])
-        text += ": %.2gx %s (%s)%s" % (factor, what, name(ref), ", a tie within noise" if tied else "")
+        text += ": %.2fx %s (%s)%s" % (factor, what, name(ref), ", a tie within noise" if tied else "")
     if constraints:
         text += ", under %s" % ", ".join("%s %g" % (k.replace("_", "-"), v) for k, v in constraints.items())
     return text + "."
