@@ -27,7 +27,7 @@ app.add_typer(results_app, name="results")
 
 def _mount() -> None:
     """Sub-apps that live in their own modules."""
-    from . import fleet_cmd
+    from . import answers_cmd, fleet_cmd
     from .images_cmd import images_app
     from .models_cmd import models_app
 
@@ -36,6 +36,7 @@ def _mount() -> None:
     app.add_typer(fleet_cmd.fleet_app, name="fleet")
     app.add_typer(images_app, name="images", help="Build, bootstrap, list and test device images.")
     app.add_typer(models_app, name="models", help="Make, inspect and check model artefacts.")
+    answers_cmd.register(app)
 
 
 _mount()

@@ -142,7 +142,7 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
             result.reason = (result.reason + "; " if result.reason else "") + "fill failed: %s" % e
     samples = _samples(result)
     result.summary = summarize(result.latencies_s)
-    result.noisy, result.noise_reason = noise_check(result.summary, spec.cv_threshold)
+    result.noisy, result.noise_reason = noise_check(result.summary, spec.cv_threshold, result.latencies_s)
     peak = _rusage_maxrss_mb()
     result.memory["ru_maxrss_mb"] = peak
     env_end = env.capture(work.versions() if work is not None else None)

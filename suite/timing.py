@@ -20,9 +20,25 @@ def summarize(samples: Sequence[float]) -> Optional[Summary]:
                    min=float(a.min()), p50=p50, p90=p90, p99=p99, max=float(a.max()))
 
 
-def noise_check(summary: Optional[Summary], cv_threshold: float) -> Tuple[bool, str]:
-    """A result is noisy when its coefficient of variation exceeds the threshold."""
+def robust_spread(samples: Sequence[float]) -> Optional[float]:
+    """IQR/median of raw samples: the spread one outlier cannot inflate (None below 4 samples)."""
+    if len(samples) < 4:
+        return None
+    q1, med, q3 = (float(v) for v in np.percentile(np.asarray(samples, dtype=np.float64), [25, 50, 75]))
+    return (q3 - q1) / med if med > 0 else None
+
+
+def noise_check(summary: Optional[Summary], cv_threshold: float,
+                samples: Optional[Sequence[float]] = None) -> Tuple[bool, str]:
+    """A run is noisy when the IQR/median of its samples exceeds the threshold (a CV, which a single
+    stall inflates, fired on most runs of a shared machine); without samples, the CV is used."""
     if summary is None or summary.n < 2:
+        return False, ""
+    spread = robust_spread(samples) if samples is not None else None
+    if spread is not None:
+        if spread > cv_threshold:
+            return True, "IQR/median %.1f%% > %.1f%% over %d samples" % (100 * spread, 100 * cv_threshold,
+                                                                          len(samples or []))
         return False, ""
     if summary.cv > cv_threshold:
         return True, "CV %.1f%% > %.1f%% over %d samples" % (100 * summary.cv, 100 * cv_threshold, summary.n)

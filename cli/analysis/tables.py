@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import pandas as pd
 from edgebench.suite.spec import RunResult, RunSpec, SchemaError
+from edgebench.suite.timing import robust_spread
 
 from .. import store
 from ..errors import InputError
@@ -58,6 +59,9 @@ def load(campaign_dir: Path) -> Tables:
         rows.append(run_row(res, stored.path, campaign_dir.name))
         got, problem = read_samples(stored.path, res)
         samples.extend(got)
+        # the run's robust spread (cli/analysis/noise.py): IQR/median of its timed inferences
+        rows[-1]["iqr_ratio"] = robust_spread([s["latency_s"] for s in got if s["phase"] == "measure"
+                                               and isinstance(s["latency_s"], (int, float))])
         if problem:
             tables.warnings.append((stored.path, problem))
         got, problem = read_monitor(stored.path, res)

@@ -9,7 +9,7 @@ from .data import ReportData
 from .markdown_analyses import sections
 from .mdtable import fmt as _fmt
 from .mdtable import table as _table
-from .summary import mem_label
+from .summary import mem_label, p50_text
 
 
 def cell_name(row: "pd.Series[Any]", keys: list[str]) -> str:
@@ -50,13 +50,13 @@ def write(data: ReportData, stamp: str) -> str:
         extra = [k for k in data.keys if k not in ("model", "framework", "precision", "batch_size",
                                                    "limit_memory_mb", "limit_memory_swap_mb")]
         header = ["model", "framework", "prec", "batch", "memory limit"] + extra + [
-            "runs", "p50 ms", "p99 ms", "inf/s", "warm-up ms", "peak RSS MiB", "status", "flags"]
+            "runs", "p50 ms [95% CI]", "p99 ms", "inf/s", "warm-up ms", "peak RSS MiB", "status", "flags"]
         rows = []
         for _, r in s.iterrows():
             rows.append([_fmt(r["model"]), _fmt(r["framework"]), _fmt(r["precision"]), _fmt(r["batch_size"]),
                          mem_label(r.get("limit_memory_mb"), r.get("limit_memory_swap_mb"))]
                         + [_fmt(r[k]) for k in extra]
-                        + [counts_text(r), _fmt(r["p50_ms_median_of_runs"]), _fmt(r["p99_ms_median_of_runs"]),
+                        + [counts_text(r), p50_text(r), _fmt(r["p99_ms_median_of_runs"]),
                            _fmt(r["throughput_ips_median_of_runs"], 1), _fmt(r["warmup_ms_median_of_runs"]),
                            _fmt(r["peak_rss_mb_max_of_runs"], 0), _fmt(r["status_check"]), _fmt(r["flags"])])
         out.append(_table(header, rows))

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from .data import ReportData
 from .markdown import counts_text
-from .summary import mem_label
+from .summary import mem_label, p50_text
 
 
 def _num(v: Any, fmt: str) -> str:
@@ -67,7 +67,7 @@ def render(data: ReportData) -> Table:
         if not r["as_expected"]:
             status = "[red]%s[/] (expected %s)" % (status, r["expect"])
         table.add_row(*[vals[i] for _, vals in cols],
-                      _num(r["p50_ms_median_of_runs"], "%.2f"), _num(r["p99_ms_median_of_runs"], "%.2f"),
+                      p50_text(r), _num(r["p99_ms_median_of_runs"], "%.2f"),
                       _num(r["throughput_ips_median_of_runs"], "%.1f"), _num(r["warmup_ms_median_of_runs"], "%.1f"),
                       _num(r["peak_rss_mb_max_of_runs"], "%.0f"), status,
                       "[yellow]%s[/]" % r["flags"] if r["flags"] else "")

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from edgebench.suite.spec import STATUSES
 
+from ..analysis import noise
+
 # Always in the cell key; the others only when they vary within the campaign.
 BASE_KEYS = ["model", "framework", "precision", "batch_size", "limit_memory_mb", "limit_memory_swap_mb"]
 OPTIONAL_KEYS = ["input_shape", "threads", "placement", "limit_swappiness", "limit_cpus",
@@ -58,8 +60,14 @@ def _cell(g: pd.DataFrame) -> dict[str, Any]:
     row["cgroup_peak_mb_max_of_runs"] = _max(g["cgroup_peak_mb"]) if "cgroup_peak_mb" in g else None
     row["cv_max_of_runs"] = _max(ok["cv"])
     row["p50_cv_across_runs"] = _spread(ok["p50_s"])
-    noisy, why = _noise(g, ok, row["p50_cv_across_runs"])
-    row["noisy"], row["noise_reason"] = noisy, why
+    cell = _noise(g, ok)
+    # the run-to-run CI of the median p50 (None with fewer than two ok runs): shown in every table
+    row["p50_ms_ci_lo"] = None if cell.ci_lo is None else 1000 * cell.ci_lo
+    row["p50_ms_ci_hi"] = None if cell.ci_hi is None else 1000 * cell.ci_hi
+    noisy = cell.noisy
+    row["noisy"], row["noise_reason"] = noisy, cell.reason
+    row["run_spread_notes"] = "; ".join("rep %s: %s" % (r["repetition"], r["noise_reason"]) for _, r in g.iterrows()
+                                        if bool(r.get("noisy")) and r.get("noise_reason"))
     row["placement_actual"] = _join(g["placement_actual"]) if "placement_actual" in g else ""
     row["fell_back"] = bool(g["fell_back"].fillna(False).astype(bool).any()) if "fell_back" in g else False
     match = g["limits_match"] if "limits_match" in g else pd.Series([None] * len(g), index=g.index)
@@ -92,16 +100,14 @@ def _spread(p50s: pd.Series) -> Optional[float]:
     return float(np.std(a, ddof=1) / a.mean())
 
 
-def _noise(g: pd.DataFrame, ok: pd.DataFrame, spread: Optional[float]) -> tuple[bool, str]:
-    """Noisy when any repetition was noisy (CV within a run), or the repetitions' medians disagree by
-    more than the same threshold (CV across runs)."""
-    reasons = ["rep %s: %s" % (r["repetition"], r["noise_reason"]) for _, r in g.iterrows()
-               if bool(r.get("noisy")) and r.get("noise_reason")]
+def _noise(g: pd.DataFrame, ok: pd.DataFrame) -> noise.CellNoise:
+    """Noisy when the run-to-run CI of the median p50 is wider than +-threshold (the runs' cv_threshold),
+    or a single run's IQR/median exceeds 25 % (cli/analysis/noise.py); a run's own flag is a note."""
     thr_s = pd.to_numeric(g.get("cv_threshold", pd.Series(dtype=float)), errors="coerce").dropna()
     thr = float(thr_s.min()) if len(thr_s) else DEFAULT_CV
-    if spread is not None and spread > thr:
-        reasons.append("p50 CV across %d runs %.1f%% > %.1f%%" % (len(ok), 100 * spread, 100 * thr))
-    return bool(reasons), "; ".join(reasons)
+    p50s = pd.to_numeric(ok["p50_s"], errors="coerce").dropna().tolist()
+    spreads = pd.to_numeric(ok["iqr_ratio"], errors="coerce").dropna().tolist() if "iqr_ratio" in ok else []
+    return noise.cell_noise(p50s, spreads, thr)
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -140,3 +146,14 @@ def mem_label(mem: Any, swap: Any = None) -> str:
     if swap is not None and not _isnan(swap) and swap != mem:
         text += " (+%g swap)" % (swap - mem)
     return text
+
+
+def p50_text(r: Any) -> str:
+    """The cell's p50 in ms with its run-to-run 95 % CI, e.g. "12.30 [11.90-12.80]" ("-" when unmeasured)."""
+    med = r.get("p50_ms_median_of_runs")
+    if med is None or _isnan(med):
+        return "-"
+    lo, hi = r.get("p50_ms_ci_lo"), r.get("p50_ms_ci_hi")
+    if lo is None or hi is None or _isnan(lo) or _isnan(hi):
+        return "%.2f" % med
+    return "%.2f [%.2f-%.2f]" % (med, lo, hi)

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from edgebench.suite.timing import median_ci, noise_check, summarize
+from edgebench.suite.timing import median_ci, noise_check, robust_spread, summarize
 
 
 def test_summary_matches_numpy() -> None:
@@ -22,6 +22,20 @@ def test_noise_flag() -> None:
     flagged, why = noise_check(loud, 0.10)
     assert flagged and "CV" in why
     assert summarize([]) is None
+
+
+def test_one_stall_makes_a_cv_noisy_but_not_the_robust_spread() -> None:
+    """The shared-machine case: 99 steady inferences and one 20x stall. The CV fires, IQR/median does not."""
+    steady = list(np.random.RandomState(2).normal(0.010, 0.0002, 99)) + [0.2]
+    s = summarize(steady)
+    assert s is not None and s.cv > 0.10
+    spread = robust_spread(steady)
+    assert spread is not None and spread < 0.05
+    assert noise_check(s, 0.10, steady) == (False, "")
+    wide = list(np.random.RandomState(3).uniform(0.005, 0.015, 100))  # IQR/median about 50 %
+    flagged, why = noise_check(summarize(wide), 0.10, wide)
+    assert flagged and why.startswith("IQR/median")
+    assert robust_spread([1.0, 2.0, 3.0]) is None  # too few samples for quartiles
 
 
 def test_median_ci_narrows_with_more_samples() -> None:
