@@ -103,6 +103,7 @@ def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
     md = out / "report.md"
     md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3))
     data.files.append(md)
+    data.pareto = _pareto(t, data.notes)
     page = out / "report.html"  # the same report, interactive and self-contained (report/html.py)
     page.write_text(html.report_html(data, stamp))
     data.files.append(page)
@@ -121,3 +122,15 @@ def _moved(data: ReportData, tmp: Path, out: Path) -> ReportData:
     if data.p3 is not None:
         data.p3.files, data.p3.figures = move(data.p3.files), move(data.p3.figures)
     return data
+
+
+def _pareto(t: Tables, notes: list[str]) -> Optional[pd.DataFrame]:
+    """The configurations of this campaign with their Pareto flags, for report.html (as `recommend` has them)."""
+    from ..analysis import recommend
+
+    try:
+        return recommend.pareto(recommend.configurations([t]))
+    except (KeyError, ValueError) as e:  # a figure must never lose the report
+        notes.append("Pareto plots: %s" % e)
+        return None
+

@@ -29,6 +29,7 @@ class ReportData:
     files: list[Path] = field(default_factory=list)  # everything written
     analyses: Optional[Analyses] = None  # correlation, ranking, warm-up, utilisation (P1/P3)
     p3: Optional[P3] = None  # ramps, throughput vs concurrency, DMP (report/multi.py)
+    pareto: Optional[pd.DataFrame] = None  # configurations with their Pareto flags (analysis/recommend.py)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -145,4 +145,29 @@ def report_figures(data: ReportData) -> tuple[list[Figure], list[str]]:
                 out.append(Figure("correlation_%s" % dev, "Correlation heatmap (%s)" % dev, correlation(m, str(dev))))
         add("warmup_vs_steady", "Warm-up vs steady state", warmup(a.warmup), "no run measured both")
     add("energy_per_phase", "Energy per phase", energy(data.out_dir / "energy.csv"), "no run sampled power")
+    for x, title in (("throughput_ips", "Pareto front: throughput vs p99 latency"),
+                     ("memory_mb", "Pareto front: memory vs p99 latency")):
+        add("pareto_" + x, title, pareto(data.pareto, x, title), "fewer than two configurations measured both")
     return out, notes
+
+
+def pareto(configs: Any, x: str, title: str) -> Any:
+    """Every configuration as a point (hover: its name); the ones no other beats on both axes (the front,
+    from recommend.pareto) as a line, as `edgebench recommend` draws them."""
+    if configs is None or x not in configs:
+        return None
+    pts = configs[pd.to_numeric(configs[x], errors="coerce").notna() & pd.to_numeric(configs["p99_ms"],
+                                                                                      errors="coerce").notna()]
+    if len(pts) < 2:
+        return None
+    flag = "pareto_throughput_latency" if x == "throughput_ips" else "pareto_memory_latency"
+    names = [" ".join(str(r[k]) for k in ("device", "model", "framework", "precision") if k in r)
+             + " b%s" % r.get("batch_size", "?") for _, r in pts.iterrows()]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=pts[x], y=pts["p99_ms"], mode="markers", name="configurations", text=names,
+                             hovertemplate="%{text}<br>%{x:.4g}, p99 %{y:.3g} ms<extra></extra>"))
+    front = pts[pts[flag].astype(bool)].sort_values(x)
+    fig.add_trace(go.Scatter(x=front[x], y=front["p99_ms"], mode="lines+markers", name="Pareto front",
+                             line={"color": "crimson"}))
+    label = "throughput, inferences/s (median of runs)" if x == "throughput_ips" else "peak memory, MiB"
+    return _layout(fig, title, label, "p99 latency, ms (median of runs)")

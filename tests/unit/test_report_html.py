@@ -115,7 +115,8 @@ def test_a_header_click_sorts_numbers_as_numbers(page: Chromium, tiny: ReportDat
 def test_every_plot_is_drawn(page: Chromium, tiny: ReportData) -> None:
     names = page.js("Array.prototype.map.call(document.querySelectorAll('.plot-wrap'), "
                     "function(w){return w.getAttribute('data-name');})")
-    assert names == ["latency_vs_memory_limit", "throughput_vs_batch", "correlation_host-cpu", "warmup_vs_steady"]
+    assert names == ["latency_vs_memory_limit", "throughput_vs_batch", "correlation_host-cpu", "warmup_vs_steady",
+                     "pareto_throughput_ips", "pareto_memory_mb"]
     assert coloured(page.screenshot("h1")) == 0  # the check tells a page without a plot apart
     for name in names:
         img = page.screenshot("#plot-" + name)
@@ -163,3 +164,19 @@ def test_throughput_vs_concurrency_has_a_line_per_runtime_and_workload(tmp_path:
     lines = {t.name: (list(t.x), list(t.y)) for t in fig.data}
     assert lines["mobilenet_v3_small onnxruntime fp32 concurrent"] == ([1, 2, 4], [100.0, 180.0, 170.0])
     assert lines["mobilenet_v3_small tflite fp32 concurrent"] == ([1, 2, 4], [50.0, 90.0, 85.0])
+
+
+def test_pareto_plots_draw_recommends_fronts(tiny: ReportData) -> None:
+    """The two Pareto plots show every configuration and, as a line, exactly those recommend.pareto puts on
+    the front: no configuration off the line beats one on it on both axes."""
+    figs = {f.name: f.figure for f in report_figures(tiny)[0]}
+    assert tiny.pareto is not None
+    for x, flag in (("throughput_ips", "pareto_throughput_latency"), ("memory_mb", "pareto_memory_latency")):
+        points, front = figs["pareto_" + x].data
+        measured = tiny.pareto[tiny.pareto[x].notna() & tiny.pareto["p99_ms"].notna()]  # an OOM cell has none
+        on = measured[measured[flag].astype(bool)]
+        assert len(measured) < len(tiny.pareto) and len(points.x) == len(measured)
+        assert 0 < len(on) < len(measured) and sorted(front.x) == sorted(on[x])
+        better = (lambda a, b: a > b) if x == "throughput_ips" else (lambda a, b: a < b)
+        for _, f in on.iterrows():
+            assert not any(better(r[x], f[x]) and r["p99_ms"] < f["p99_ms"] for _, r in measured.iterrows())
