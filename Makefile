@@ -21,10 +21,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # On host-cpu the default runner is local (no images needed); on a device use RUNNER=docker (its pinned
-# images: pulled, or built with BUILD=1), and EMULATE=1 to emulate DEVICE on a bigger host.
+# images: pulled, or built with BUILD=1), and EMULATE=1 (or ceiling,
+# functional) to emulate DEVICE on a bigger host.
 bench: setup
 	$(BIN)/edgebench bench --device $(DEVICE) --matrix $(MATRIX) --runner $(RUNNER) --results $(RESULTS) \
-	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate) $(if $(REGISTRY),--registry $(REGISTRY))
+	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate $(if $(filter 1,$(EMULATE)),ceiling,$(EMULATE))) $(if $(REGISTRY),--registry $(REGISTRY))
 
 lint: setup
 	$(BIN)/ruff check cli suite tests benchmarks

@@ -135,7 +135,8 @@ def refuse(name: str, problems: list[str], facts: detect.Facts) -> None:
         err.print("  - %s" % p, highlight=False)
     best = detect.best(facts)
     err.print("This machine looks like %s. Run with DEVICE=%s, or pass --emulate (make bench EMULATE=1) to "
-              "run %s's images here under its memory and CPU limits, labelled emulated."
+              "emulate %s here under its memory and CPU limits (ceiling mode; --emulate functional runs its own "
+              "images under QEMU), labelled emulated."
               % (best.device if best else "no known profile", best.device if best else "...", name), highlight=False)
     raise typer.Exit(EXIT_INPUT)
 
@@ -144,9 +145,13 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
                                                   "rpi4+coral-usb")],
               matrix: Annotated[Path, typer.Option(help="matrix file")] = Path("matrices/smoke.yaml"),
               build: Annotated[bool, typer.Option(help="build the images here instead of pulling them")] = False,
-              emulate_: Annotated[bool, typer.Option(
-                  "--emulate", help="run DEVICE's images on this bigger host, under DEVICE's memory and CPU limits "
-                                    "(results labelled emulated)")] = False,
+              emulate_: Annotated[Optional[str], typer.Option(
+                  "--emulate", metavar="ceiling|functional",
+                  help="emulate DEVICE on this bigger host under its memory and CPU limits. ceiling (make bench "
+                       "EMULATE=1): this host's own images, for memory ceilings and OOM levels (timings: host CPU); "
+                       "functional: DEVICE's own images under QEMU, proving they run (timings: QEMU's, not shown as "
+                       "speed)")
+              ] = None,
               registry: Annotated[Optional[str], typer.Option(
                   envvar="EDGEBENCH_REGISTRY", help="where prebuilt images are pulled from (default: the registry "
                   "images.lock names, else %s)" % DEFAULT_REGISTRY)] = None,
@@ -163,7 +168,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     facts = detect.gather()
     emu = None
     if emulate_:
-        emu, problems = emulate.prepare(device, facts)
+        emu, problems = emulate.prepare(device, facts, emulate_)
         if emu is None:
             for msg in problems:
                 err.print("[red]cannot emulate:[/] %s" % msg, highlight=False)
@@ -198,7 +203,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     def record(outcome: campaign.Outcome) -> None:
         write_json(str(outcome.dir / "bench.json"), {
             "device": device, "run_device": run_device, "emulated": emu is not None,
-            "emulation_notes": emu.notes if emu else [], "facts": facts.to_dict(), "images": got,
+            "emulation": emu.mode if emu else None, "emulation_notes": emu.notes if emu else [], "facts": facts.to_dict(), "images": got,
             "power_mode": power_mode(), "matrix": str(matrix), "runner": runner})
 
     try:
@@ -213,13 +218,13 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     md = str(report.out_dir / "report.md")
     if as_json:
         emit_json({"campaign": str(outcome.dir.resolve()), "device": run_device, "emulated": emu is not None,
-                   "runs": len(outcome.results), "unexpected": len(outcome.unexpected), "report": md})
+                   "emulation": emu.mode if emu else None, "runs": len(outcome.results), "unexpected": len(outcome.unexpected), "report": md})
     else:
         from .report import render
 
         out.print(render(report))
         out.print("%s on %s%s: %d runs, %d unexpected; report %s" % (
-            p.matrix.name, run_device, " (EMULATED)" if emu else "", len(outcome.results), len(outcome.unexpected),
+            p.matrix.name, run_device, " (EMULATED, %s mode)" % emu.mode if emu else "", len(outcome.results), len(outcome.unexpected),
             md), highlight=False)
     raise typer.Exit(done.code)
 
