@@ -251,7 +251,8 @@ def emulated(dev: Device, suffix: str = FUNCTIONAL) -> Device:
     return dev.model_copy(update={
         "name": dev.name + suffix, "description": "%s, functional emulation (its own images, QEMU where the arch "
                                                  "differs; timings are not the device's)" % dev.description,
-        "emulates": dev.name, "emulation": "functional", "accelerators": [], "power_modes": [], "frameworks": frameworks, "edgetpus": 0,
+        "emulates": dev.name, "emulation": "functional", "accelerators": [], "power_modes": [],
+        "frameworks": frameworks, "edgetpus": 0,
         "images": {k: v for k, v in dev.images.items() if all(f in frameworks for f in v.frameworks)},
         "monitors": [m for m in dev.monitors if m in HOST_MONITORS] or ["psutil"],
         "container": ContainerSettings(user=dev.container.user), "price_usd": None, "price_source": "",
@@ -273,9 +274,10 @@ def ceiling(dev: Device) -> Device:
     """Ceiling emulation: `dev`'s memory and cores around this host's own CPU images (those of the host
     profile of this machine's arch), for the frameworks both have. The device's GPU, accelerators, L4T,
     power modes and monitors are gone: only what memory accounting sees of it is left."""
-    from .images import host_arch
+    import platform
 
-    host = host_profile(host_arch())
+    machine = platform.machine().lower()  # as images.host_arch (which imports this module)
+    host = host_profile({"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine))
     frameworks = {fw: img.model_copy(update={"placements": ["cpu"]}) for fw, img in host.frameworks.items()
                   if fw in dev.frameworks and "cpu" in img.placements}
     return dev.model_copy(update={
@@ -287,3 +289,19 @@ def ceiling(dev: Device) -> Device:
         "monitors": [m for m in host.monitors if m in HOST_MONITORS] or ["psutil"],
         "container": ContainerSettings(user=host.container.user), "price_usd": None, "price_source": "",
         "detect": Detect(fallback=True)})
+
+
+def caveats(target: Device) -> list[str]:
+    """What an emulation of `target` on a CPU host cannot see."""
+    out = []
+    if target.l4t is not None or target.container.runtime or target.container.gpus:
+        out.append("%s's GPU shares its RAM: CUDA/TensorRT buffers count against the same memory there and are "
+                   "absent here (CPU images), so the device's real ceiling is lower than these figures"
+                   % target.name)
+    accel = list(target.accelerators)
+    if accel:
+        out.append("accelerators absent (%s): their runtimes, delegates and buffers are not in these figures"
+                   % ", ".join(accel))
+    out.append("the device's own OS, desktop and other processes are not counted: only the container's memory as "
+               "its cgroup accounts it (RSS and page cache)")
+    return out

@@ -45,22 +45,6 @@ class Emulation:
     mode: str = DEFAULT_MODE
 
 
-def caveats(target: Device) -> list[str]:
-    """What an emulation of `target` on a CPU host cannot see."""
-    out = []
-    if target.l4t is not None or target.container.runtime or target.container.gpus:
-        out.append("%s's GPU shares its RAM: CUDA/TensorRT buffers count against the same memory there and are "
-                   "absent here (CPU images), so the device's real ceiling is lower than these figures"
-                   % target.name)
-    accel = list(target.accelerators)
-    if accel:
-        out.append("accelerators absent (%s): their runtimes, delegates and buffers are not in these figures"
-                   % ", ".join(accel))
-    out.append("the device's own OS, desktop and other processes are not counted: only the container's memory as "
-               "its cgroup accounts it (RSS and page cache)")
-    return out
-
-
 def prepare(name: str, facts: Facts, mode: str = DEFAULT_MODE) -> tuple[Optional[Emulation], list[str]]:
     """The emulation of device `name` in `mode` on this host, or the reasons it cannot be done here."""
     base, _ = devices.split_emulation(name)
@@ -100,7 +84,7 @@ def prepare(name: str, facts: Facts, mode: str = DEFAULT_MODE) -> tuple[Optional
                      "cores: memory ceilings and OOM levels are %s's to the extent memory accounting is; timings "
                      "are this host's CPU, not %s's" % (base, host.name, ", ".join(sorted(dev.frameworks)) or "none",
                                                         base, base, base))
-        notes += ["ceiling mode cannot see: %s" % c for c in caveats(target)]
+        notes += ["ceiling mode cannot see: %s" % c for c in devices.caveats(target)]
     memory = target.memory_mb
     if memory and facts.memory_mb and facts.memory_mb < memory:
         problems.append("this host has %d MiB; emulating %s needs at least its %d MiB"

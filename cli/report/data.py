@@ -30,6 +30,8 @@ class ReportData:
     analyses: Optional[Analyses] = None  # correlation, ranking, warm-up, utilisation (P1/P3)
     p3: Optional[P3] = None  # ramps, throughput vs concurrency, DMP (report/multi.py)
     pareto: Optional[pd.DataFrame] = None  # configurations with their Pareto flags (analysis/recommend.py)
+    speed_notes: list[str] = field(default_factory=list)  # what emulated runs' timings are (analysis/speed.py)
+    ceilings: Any = None  # ceiling emulation's answer (report/ceilings.py), None without ceiling-mode runs
 
     @property
     def counts(self) -> dict[str, int]:

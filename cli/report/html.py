@@ -126,12 +126,27 @@ def _runs(data: ReportData) -> str:
     return "\n".join(items)
 
 
+def _ceilings(c: Any) -> list[str]:
+    """report/ceilings.py's answer (a Ceilings) as a section: its two tables and its caveats."""
+    from .ceilings import INTRO, title
+
+    body = ["<h2>%s</h2>" % esc(title(c)), "<p>%s</p>" % esc(INTRO % c.device),
+            "<h3>Largest level that ran ok, per model</h3>", table(c.fits, "ceilings-fit")]
+    if not c.memory.empty:
+        body += ["<h3>Memory limit below which p50 degrades by more than %.0f%%</h3>" % (100 * c.share),
+                 table(c.memory, "ceilings-memory")]
+    body += ["<h3>What this emulation cannot see</h3>",
+             "<ul>%s</ul>" % "".join("<li>%s</li>" % esc(x) for x in c.caveats)]
+    return body
+
+
 def report_html(data: ReportData, stamp: str) -> str:
     counts = ", ".join("%d %s" % (v, k) for k, v in sorted(data.counts.items())) or "no runs"
     figs, notes = report_figures(data)
     body = ["<h1>%s</h1>" % esc(data.campaign), "<p>%s; %d cells; written %s</p>" % (esc(counts), len(data.summary),
                                                                                      esc(stamp)),
-            "<h2>Cells</h2>", table(data.summary, "summary", data.keys + list(VALUE_COLUMNS)),
+            "<h2>Cells</h2>"] + ["<p><b>Timings:</b> %s.</p>" % esc(n) for n in data.speed_notes] + [
+            table(data.summary, "summary", data.keys + (["timing"] if data.speed_notes else []) + list(VALUE_COLUMNS)),
             "<h2>Plots</h2>", plots(figs) or "<p>No plot: nothing measured to draw.</p>"]
     skipped = [("damaged run folder", d, why) for d, why in data.damaged] + [
         ("incomplete run folder", d, why) for d, why in data.incomplete] + [
@@ -142,5 +157,7 @@ def report_html(data: ReportData, stamp: str) -> str:
     left = notes + data.notes
     if left:
         body += ["<h2>Notes</h2>", "<ul>%s</ul>" % "".join("<li>%s</li>" % esc(n) for n in left)]
+    if data.ceilings is not None:
+        body += _ceilings(data.ceilings)
     body += ["<h2>Runs</h2>", "<p>Environment and replay command of each run.</p>", _runs(data)]
     return document("edgebench report: %s" % data.campaign, "\n".join(body))

@@ -44,11 +44,13 @@ def write(data: ReportData, stamp: str) -> str:
             "p50/p99. Throughput is inferences/s (batch x iterations / measure time), median over repetitions. "
             "Warm-up is the first inference. Peak RSS is the largest of the repetitions' RSS high-water marks. "
             "Full columns in `summary.csv` (cells) and `runs.csv` (runs).", ""]
+    out += ["- timings: %s" % n for n in data.speed_notes] + ([""] if data.speed_notes else [])
     if s.empty:
         out.append("No readable runs.")
     else:
         extra = [k for k in data.keys if k not in ("model", "framework", "precision", "batch_size",
                                                    "limit_memory_mb", "limit_memory_swap_mb")]
+        extra += ["timing"] if "emulation" in s and (s["emulation"] != "").any() else []
         header = ["model", "framework", "prec", "batch", "memory limit"] + extra + [
             "runs", "p50 ms [95% CI]", "p99 ms", "inf/s", "warm-up ms", "peak RSS MiB", "status", "flags"]
         rows = []
