@@ -138,7 +138,7 @@ def recommend_cmd(campaigns: Annotated[list[str], typer.Argument(metavar="CAMPAI
     folder = out_dir or store.resolve_campaign(campaigns[0], results) / "_report" / "recommend"
     from .report.pareto import draw
 
-    figure = draw(ans.configs, folder / "pareto.png")
+    figure = draw(ans.configs[ans.configs["emulation"] == ""], folder / "pareto.png")  # never emulated timings
     ans.configs.to_csv(folder / "configurations.csv", index=False)
     if as_json:
         emit_json({"sentence": ans.sentence, "objective": objective, "constraints": constraints,

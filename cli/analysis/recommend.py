@@ -206,9 +206,14 @@ def recommend(tables: list[Tables], constraints: dict[str, float], objective: st
         raise InputError("--objective", "", "expected one of %s, got %r" % (", ".join(OBJECTIVES), objective))
     configs = configurations(tables)
     check_measured(configs, constraints, objective)
-    configs = pareto(configs)
     configs["emulation"] = [speed.mode_of({"device": d}) or "" for d in configs["device"]]
     emulated = (configs["emulation"] != "").to_numpy()
+    # the fronts of real configurations only: a host CPU's timing must not push a device's off its front
+    fronts = pareto(configs[~emulated])
+    configs = pareto(configs)
+    for flag in ("pareto_throughput_latency", "pareto_memory_latency"):
+        configs[flag] = False
+        configs.loc[fronts.index, flag] = fronts[flag].astype(bool)
     viol = [violations(r, constraints) for _, r in configs.iterrows()]
     all_ok = (configs["runs_ok"] == configs["runs"]).to_numpy()
     col = OBJECTIVES[objective][0]

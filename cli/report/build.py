@@ -104,7 +104,9 @@ def _write(t: Tables, campaign_dir: Path, out: Path, show_emulated: bool = False
     data.analyses = run_analyses(t.runs, t.monitor, out, t.campaign)
     data.figures += data.analyses.figures
     data.files += data.analyses.files
-    data.p3 = p3_report.build(campaign_dir, t.runs, t.monitor, t.info, out, t.campaign)
+    hidden = frozenset(t.runs.loc[t.runs["emulation"] == speed.FUNCTIONAL, "run_id"].astype(str)) if (
+        "emulation" in t.runs and not show_emulated) else frozenset()
+    data.p3 = p3_report.build(campaign_dir, t.runs, t.monitor, t.info, out, t.campaign, hidden)
     data.figures += data.p3.figures
     data.files += data.p3.files
     data.ceilings = ceilings.find(t.runs, data.p3.ramps, t.info)

@@ -117,7 +117,8 @@ def test_ceiling_timings_are_marked_host_cpu(ceiling: ReportData) -> None:
     md = (ceiling.out_dir / "report.md").read_text()
     cells = md[md.index("## Cells"):md.index("## Ranking")]
     assert cells.count("(host CPU) |") == 9 and "timings are this host's CPU" in cells
-    assert "host CPU" in (ceiling.out_dir / "report.html").read_text()
+    page = (ceiling.out_dir / "report.html").read_text()
+    assert "<h3>Throughput vs batch size [timings: host CPU, ceiling emulation]</h3>" in page
 
 
 def test_compare_leaves_qemu_out_and_marks_host_cpu(camps: dict[str, Path]) -> None:
@@ -139,6 +140,11 @@ def test_recommend_never_recommends_on_emulated_speed(camps: dict[str, Path]) ->
     emu = ans.configs[ans.configs["emulation"] != ""]
     assert len(emu) == 20 and not emu["meets"].any()
     assert emu["violations"].str.startswith("emulated (").all()
+    # the fronts are computed over the real configurations alone; no emulated one is ever on them
+    assert not emu["pareto_throughput_latency"].any() and not emu["pareto_memory_latency"].any()
+    alone = rec.pareto(rec.configurations([tables[0]]))
+    real = ans.configs[ans.configs["emulation"] == ""]
+    assert int(real["pareto_throughput_latency"].sum()) == int(alone["pareto_throughput_latency"].sum()) > 0
     only = rec.recommend([tables[1]], {})
     assert only.feasible.empty and only.sentence.startswith("Nothing to recommend: every configuration is emulated")
     limits = rec.memory_limits(ans.configs, 0.1)
