@@ -112,8 +112,9 @@ def missing(framework: str, model: str) -> str:
     fam = {"tensorflow": KERAS, "mxnet": GLUON}.get(framework, TORCHVISION)
     if (model, fam) in NOTES:
         return NOTES[(model, fam)]
-    if framework == "tflite" and "+" in model:
-        return "pruned nets are torch modules: they run on torch, onnxruntime and tensorrt"
+    if "+" in model:
+        return "pruned model %r is a torch module: it runs on torch, onnxruntime and tensorrt, not on %s" \
+            % (model, framework)
     where = {TORCHVISION: "torchvision.models", KERAS: "keras.applications",
              GLUON: "the Gluon model zoo (as the mxnet backend runs it)"}[fam]
     return "%s has no %s" % (where, model)

@@ -93,7 +93,8 @@ def cost_performance(runs: pd.DataFrame, device: str, price_usd: Optional[float]
 
 def build(runs: pd.DataFrame, info: dict[str, Any], out: Path) -> P2:
     """Both tables from the campaign's ok runs, written as CSV files into `out`."""
-    dev = info.get("device") if isinstance(info.get("device"), dict) else {}
+    device = info.get("device")
+    dev: dict[str, Any] = device if isinstance(device, dict) else {}
     usd = dev.get("price_usd")
     p2 = P2(load=pd.DataFrame(), cost=pd.DataFrame(), device=str(dev.get("name") or ""),
             price_usd=float(usd) if isinstance(usd, (int, float)) and not isinstance(usd, bool) else None,
