@@ -97,21 +97,22 @@ def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000,
                  "--framework", help="one of %s (keras, gluon: aliases); default: all side by side, each "
                                      "framework's own definition" % ", ".join(model_defs.FRAMEWORKS))] = None,
              layers: Annotated[bool, typer.Option("--layers", help="one row per layer (with --framework)")] = False,
-             as_json: JsonOpt = False) -> None:
+             models: ModelsDir = artifacts.DEFAULT_DIR, as_json: JsonOpt = False) -> None:
     """FLOPs and MACs (both, labelled), parameters, per layer with --layers; P5's formulas.
 
     Without --framework: one row per framework, each counting its own definition (torchvision, Keras
-    applications, Gluon model zoo), with the known differences in the notes column."""
+    applications, Gluon model zoo), with the known differences in the notes column; onnxruntime's and
+    TensorRT's count the ONNX file itself when the artefact cache (--models) has it at this shape."""
     shape = _shape(input, model) if input is not None else None
     if framework is None:
         if layers:
             raise InputError("--layers", "layers", "per-layer rows need one --framework")
-        _print_side_by_side(models_info.side_by_side(model, shape, num_classes, seed), as_json)
+        _print_side_by_side(models_info.side_by_side(model, shape, num_classes, seed, models), as_json)
         return
     fw = models_info.framework_of(framework)
     if fw in ("torch", "onnxruntime", "tensorrt") and "+" in model:
         _check_model(model, fw)
-    info = models_info.single(model, fw, shape, num_classes, seed)
+    info = models_info.single(model, fw, shape, num_classes, seed, models)
     if not layers:
         info.pop("layers", None)
     if as_json:

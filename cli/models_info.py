@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from edgebench.suite.nets import zoo
 
+from . import artifacts
 from . import model_defs as defs
 from .errors import InputError
 
@@ -71,6 +72,27 @@ def count(family: str, model: str, shape: tuple[int, ...], num_classes: int, see
                       "the %s count" % family)
 
 
+def cached_onnx(model: str, shape: tuple[int, ...], num_classes: int, seed: int, models_dir: Path) -> Optional[Path]:
+    """The fp32 ONNX artefact onnxruntime and TensorRT would run at this shape, when the cache has it."""
+    art = artifacts.Artifact("onnx", model, shape, num_classes, seed)
+    return models_dir / art.relpath if artifacts.manifest(models_dir, art) is not None else None
+
+
+def count_onnx(path: Path, model: str, shape: tuple[int, ...], num_classes: int) -> dict[str, Any]:
+    """The counts of the ONNX file itself (suite/artefacts/onnx_flops.py)."""
+    return _json_from([sys.executable, "-m", "edgebench.suite.artefacts", "info", "--model", model, "--input",
+                       ",".join(map(str, shape)), "--num-classes", str(num_classes), "--artifact", str(path)],
+                      "the ONNX count")
+
+
+def _onnx_note(info: dict[str, Any], ref: dict[str, Any], path: Path) -> str:
+    macs = "equal torchvision's" if info["macs"] == ref.get("macs") else "%+.2f%% vs torchvision's" % (
+        100 * (info["macs"] / ref["macs"] - 1)) if ref.get("macs") else "counted"
+    params = info["params"] - ref["params"] if "params" in ref else 0
+    return ("counted from the cached file %s: MACs %s; params %+d (the export folds BatchNorm into the convs)"
+            % (path, macs, params))
+
+
 def framework_of(name: str) -> str:
     """The framework a --framework value names (aliases: keras, gluon, litert); InputError for others."""
     fw = defs.ALIASES.get(name, name)
@@ -90,32 +112,45 @@ def check_model(model: str) -> None:
         raise InputError(model, "model", "no framework defines %r (known: %s)" % (model, ", ".join(names)))
 
 
-def single(model: str, framework: str, shape: Optional[tuple[int, ...]], num_classes: int,
-           seed: int) -> dict[str, Any]:
-    """One framework's counts (its definition's), with `framework`, `definition` and `note` added."""
+def single(model: str, framework: str, shape: Optional[tuple[int, ...]], num_classes: int, seed: int,
+           models_dir: Optional[Path] = None) -> dict[str, Any]:
+    """One framework's counts (its definition's, or for onnxruntime and TensorRT the cached ONNX file's when
+    `models_dir` has it), with `framework`, `definition`, `how` and `note` added."""
     check_model(model)
     r = defs.row(framework, model)
     if r.family is None:
         raise InputError(model, "model", "%s: %s" % (framework, defs.missing(framework, model)))
+    shape = shape or default_shape(r.family, model)
+    onnx = cached_onnx(model, shape, num_classes, seed, models_dir) \
+        if models_dir is not None and framework in ("onnxruntime", "tensorrt") else None
     try:
-        info = count(r.family, model, shape or default_shape(r.family, model), num_classes, seed)
+        info = count_onnx(onnx, model, shape, num_classes) if onnx else count(r.family, model, shape, num_classes,
+                                                                              seed)
     except CountError as e:
         raise InputError(model, "model", str(e)) from None
-    info.update({"framework": framework, "definition": defs.family_name(r.family, model), "how": r.how,
+    info.update({"framework": framework, "definition": defs.family_name(r.family, model),
+                 "how": r.how + (", counted from the file %s" % onnx if onnx else ""),
                  "note": defs.note(model, r.family)})
     return info
 
 
-def side_by_side(model: str, shape: Optional[tuple[int, ...]], num_classes: int, seed: int) -> dict[str, Any]:
+def side_by_side(model: str, shape: Optional[tuple[int, ...]], num_classes: int, seed: int,
+                 models_dir: Optional[Path] = None) -> dict[str, Any]:
     """Every framework's row for `model`: the counts of its definition, or why it has none or was not counted.
-    Each row also says how its MACs and parameters compare with torchvision's definition."""
+    Each row also says how its MACs and parameters compare with torchvision's definition. onnxruntime's and
+    TensorRT's rows count the ONNX file itself when `models_dir` holds the artefact at this shape."""
     check_model(model)
     rows = [defs.row(fw, model) for fw in defs.FRAMEWORKS]
     families = sorted({r.family for r in rows if r.family is not None})
-    with ThreadPoolExecutor(max_workers=len(families) or 1) as pool:
+    tv_shape = shape or default_shape(defs.TORCHVISION, model)
+    onnx = cached_onnx(model, tv_shape, num_classes, seed, models_dir) \
+        if models_dir is not None and defs.TORCHVISION in families else None
+    with ThreadPoolExecutor(max_workers=len(families) + 1) as pool:
         futures = {f: pool.submit(_safe_count, f, model, shape or default_shape(f, model), num_classes, seed)
                    for f in families}
+        onnx_future = pool.submit(_safe, count_onnx, onnx, model, tv_shape, num_classes) if onnx else None
         counted = {f: fut.result() for f, fut in futures.items()}
+        onnx_info = onnx_future.result() if onnx_future else None
     ref = counted.get(defs.TORCHVISION) or {}
     out: list[dict[str, Any]] = []
     first: dict[str, str] = {}  # family -> the first framework shown with it (later rows point to it)
@@ -129,6 +164,18 @@ def side_by_side(model: str, shape: Optional[tuple[int, ...]], num_classes: int,
         if r.family in first:
             row["note"] = "the same definition as %s's" % first[r.family]
         first.setdefault(r.family, r.framework)
+        if r.framework in ("onnxruntime", "tensorrt") and onnx is not None and onnx_info is not None:
+            if "error" in onnx_info:
+                row["note"] = "counts of torchvision's definition; the cached ONNX file was not counted: %s" \
+                    % onnx_info["error"]
+            else:
+                info = onnx_info
+                row.update(how=r.how + ", counted from the file", artifact=str(onnx),
+                           note=_onnx_note(info, ref, onnx) if r.framework == "onnxruntime"
+                           else "the same ONNX file as onnxruntime's")
+        elif r.framework == "onnxruntime" and models_dir is not None:
+            row["note"] = ("counts of torchvision's definition (no ONNX artefact at this shape in %s: `edgebench "
+                           "models make %s` makes one, then this row counts the file)" % (models_dir, model))
         if "error" in info:
             out.append(dict(row, counted=False, note=info["error"]))
             continue
@@ -144,8 +191,12 @@ def side_by_side(model: str, shape: Optional[tuple[int, ...]], num_classes: int,
 
 
 def _safe_count(family: str, model: str, shape: tuple[int, ...], num_classes: int, seed: int) -> dict[str, Any]:
+    return _safe(count, family, model, shape, num_classes, seed)
+
+
+def _safe(fn: Any, *args: Any) -> dict[str, Any]:
     try:
-        info = count(family, model, shape, num_classes, seed)
+        info: dict[str, Any] = fn(*args)
     except CountError as e:
         return {"error": str(e)}
     info.pop("layers", None)

@@ -198,7 +198,33 @@ def test_single_framework_and_bad_input(monkeypatch: pytest.MonkeyPatch, tmp_pat
 def test_side_by_side_without_mxnet_keeps_the_others(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     need(has_module("torch") and has_module("torchvision"), "torch and torchvision are not installed")
     monkeypatch.setenv("EDGEBENCH_MXNET_PYTHON", str(tmp_path / "python"))
-    rows = _rows(_info(["squeezenet1_0", "--input", "64"]))  # no Keras definition: torch and Gluon only
+    rows = _rows(_info(["squeezenet1_0", "--input", "64", "--models", str(tmp_path / "empty")]))  # no Keras one
     assert rows["torch"]["counted"] and rows["torch"]["input_shape"] == [3, 64, 64]
     assert not rows["mxnet"]["counted"] and "make mxnet-env" in rows["mxnet"]["note"]
     assert not rows["tensorflow"]["counted"] and rows["tensorflow"]["note"] == "keras.applications has no squeezenet1_0"
+    assert "no ONNX artefact at this shape" in rows["onnxruntime"]["note"] and "artifact" not in rows["onnxruntime"]
+
+
+def test_onnx_rows_count_the_cached_file(tmp_path: Any) -> None:
+    """With the artefact in the cache, onnxruntime's and TensorRT's rows count the file the runs read: the same
+    MACs as torchvision's net, and its parameters less BatchNorm's (folded into the convs by the export)."""
+    need(has_module("torch") and has_module("onnx"), "torch and onnx are not installed")
+    from edgebench.cli.models_cmd import models_app
+    from edgebench.suite.artefacts import flops
+
+    models = tmp_path / "models"
+    made = CliRunner().invoke(models_app, ["make", "resnet18", "--format", "onnx", "--input", "64", "--models",
+                                           str(models)])
+    assert made.exit_code == 0, made.output
+    rows = _rows(_info(["resnet18", "--input", "64", "--models", str(models)]))
+    torch, ort, trt = rows["torch"], rows["onnxruntime"], rows["tensorrt"]
+    assert ort["artifact"].startswith(str(models)) and ort["artifact"].endswith("model.onnx")
+    assert ort["macs"] == torch["macs"] == flops.for_model("resnet18", (3, 64, 64))["macs"]
+    net = flops.for_model("resnet18", (3, 64, 64))
+    bn_channels = sum(r["output_shape"][0] for r in net["layers"] if r["type"] == "BatchNorm2d")
+    assert ort["params"] == torch["params"] - bn_channels  # gamma + beta gone, one bias per folded conv
+    assert "MACs equal torchvision's" in ort["note"] and "%+d" % -bn_channels in ort["note"]
+    assert trt["macs"] == ort["macs"] and trt["note"] == "the same ONNX file as onnxruntime's"
+    one = _info(["resnet18", "--input", "64", "--models", str(models), "--framework", "onnxruntime", "--layers"])
+    assert one["macs"] == torch["macs"] and one["source"].startswith("ONNX file")
+    assert sum(1 for r in one["layers"] if r["type"] == "Conv") == 20 and one["layers"][-1]["type"] == "Gemm"
