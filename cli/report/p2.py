@@ -37,18 +37,26 @@ class P2:
     files: list[Path] = field(default_factory=list)
 
 
+_EMULATION_LABELS = ("label_emulated", "label_emulation")
+
+
 def _emulated(runs: pd.DataFrame) -> "pd.Series[bool]":
-    """Runs on an emulated device (cli/emulate.py labels them `emulated: NAME` and names the device
-    NAME@emulated). Until h6's helper that says whether a run's speed may be shown as device speed lands, their
-    timings are left out of both tables: they are the host's (or QEMU's), not the device's."""
-    label = runs["label_emulated"].notna() if "label_emulated" in runs else pd.Series(False, index=runs.index)
-    device = runs.get("device", pd.Series("", index=runs.index)).astype(str).str.endswith("@emulated")
-    return label | device
+    """Runs on an emulated device: cli/emulate.py labels them (`emulated: NAME`, and with emulation modes
+    `emulation: ceiling|functional`) and names the device NAME@MODE. Until h6's helper that says whether a run's
+    speed may be shown as device speed (analysis/speed.py) is merged, all of them are left out of both tables:
+    their timings are the host's CPU or QEMU's, never the device's, and the device's price does not buy them."""
+    out = pd.Series(False, index=runs.index)
+    for col in _EMULATION_LABELS:
+        if col in runs:
+            out |= runs[col].notna() & (runs[col].astype(str) != "")
+    if "device" in runs:
+        out |= runs["device"].astype(str).str.contains("@", regex=False)
+    return out
 
 
 def _keys(runs: pd.DataFrame) -> list[str]:
     keys = [k for k in _FIRST if k in runs]
-    return keys + [k for k in cell_keys(runs) if k not in keys and k != "label_emulated"]
+    return keys + [k for k in cell_keys(runs) if k not in keys and k not in _EMULATION_LABELS]
 
 
 def _median(s: "pd.Series[Any]") -> Optional[float]:

@@ -97,19 +97,24 @@ def test_cost_performance_without_and_with_a_price(tmp_path: Path) -> None:
 def test_emulated_runs_are_left_out(tmp_path: Path) -> None:
     """Until h6's is-this-device-speed helper lands, runs labelled `emulated` never reach the P2 tables."""
     camp = _copy(tmp_path)
-    runs = _ok(camp, "resnet18", "torch", 1)
-    for r in runs:
-        path = camp / r["run_id"] / "result.json"
-        data = json.loads(path.read_text())
-        data["spec"]["labels"] = dict(data["spec"].get("labels") or {}, emulated="rpi4")
-        data["spec"]["device"] = "rpi4@emulated"
-        path.write_text(json.dumps(data))
+    # Both ways emulated runs have been labelled: before emulation modes, and with them (cli/emulate.py).
+    relabel = {("resnet18", 1): ({"emulated": "rpi4"}, "rpi4@emulated"),
+               ("resnet18", 2): ({"emulated": "rpi4", "emulation": "ceiling"}, "rpi4@ceiling")}
+    for (model, batch), (labels, device) in relabel.items():
+        for r in _ok(camp, model, "torch", batch):
+            path = camp / r["run_id"] / "result.json"
+            data = json.loads(path.read_text())
+            data["spec"]["labels"] = dict(data["spec"].get("labels") or {}, **labels)
+            data["spec"]["device"] = device
+            path.write_text(json.dumps(data))
     t = load(camp)
-    assert t.runs["label_emulated"].notna().sum() == 2
+    assert t.runs["label_emulated"].notna().sum() == 4
     res = p2.build(t.runs, t.info, tmp_path)
-    assert not (res.load["device"] == "rpi4@emulated").any() and not (res.cost["device"] == "rpi4@emulated").any()
-    assert len(res.load) == 8 and "2 emulated run(s) left out" in res.notes[0]
-    assert "label_emulated" not in res.load.columns
+    for df in (res.load, res.cost):
+        assert set(df["device"]) == {"host-cpu"}
+        assert not ((df["model"] == "resnet18") & (df["framework"] == "torch")).any()
+        assert "label_emulated" not in df.columns and "label_emulation" not in df.columns
+    assert len(res.load) == 7 and "4 emulated run(s) left out" in res.notes[0]
 
 
 def test_report_md_and_html_have_the_sections(tmp_path: Path) -> None:
