@@ -228,3 +228,19 @@ def test_onnx_rows_count_the_cached_file(tmp_path: Any) -> None:
     one = _info(["resnet18", "--input", "64", "--models", str(models), "--framework", "onnxruntime", "--layers"])
     assert one["macs"] == torch["macs"] and one["source"].startswith("ONNX file")
     assert sum(1 for r in one["layers"] if r["type"] == "Conv") == 20 and one["layers"][-1]["type"] == "Gemm"
+
+
+def test_gluon_names_are_zoo_names() -> None:
+    """The Gluon names counted here are the mxnet backend's (suite/nets/gluon_zoo.py, once merged with it)."""
+    import importlib.util
+
+    from edgebench.cli import model_defs
+    from edgebench.suite.nets import zoo
+
+    assert set(model_defs.GLUON_NAMES) <= set(zoo.TORCHVISION) | set(zoo.KERAS)
+    assert model_defs.GLUON_NAMES["resnet50"] == "resnet50_v1"
+    assert model_defs.GLUON_NAMES["mobilenet_v1"] == "mobilenet1.0"
+    if importlib.util.find_spec("edgebench.suite.nets.gluon_zoo") is not None:
+        from edgebench.suite.nets import gluon_zoo
+
+        assert {k: v.gluon for k, v in gluon_zoo.GLUON.items()} == model_defs.GLUON_NAMES
