@@ -114,7 +114,7 @@ def main(argv: Any = None) -> int:
     try:
         info = for_model(args.model, shape, args.num_classes)
     except Exception as e:  # one line the host can show (unknown name, input too small for the net)
-        sys.stderr.write("gluon_flops: %s: %s\n" % (type(e).__name__, str(e).strip().splitlines()[0][:300]))
+        sys.stderr.write("gluon_flops: %s: %s\n" % (type(e).__name__, (str(e).strip().splitlines() or [""])[0][:300]))
         return 1
     if not args.layers:
         info.pop("layers")
