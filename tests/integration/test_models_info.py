@@ -49,10 +49,10 @@ def _info(args: list[str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def resnet50() -> dict[str, Any]:
+def resnet50(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     _torch_tf()
     _mxnet()
-    return _info(["resnet50"])
+    return _info(["resnet50", "--models", str(tmp_path_factory.mktemp("no-artefacts"))])
 
 
 def _rows(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -146,7 +146,10 @@ def test_resnet50_side_by_side(resnet50: dict[str, Any]) -> None:
         + sum(4 * w for w in blocks)  # + the 3x3s, the stem conv and one shortcut conv per stage
     # Frameworks that run the same definition show the same counts and say so.
     for fw, same in (("onnxruntime", "torch"), ("tensorrt", "torch"), ("tflite", "tensorflow")):
-        assert rows[fw]["macs"] == rows[same]["macs"] and rows[fw]["note"] == "the same definition as %s's" % same
+        assert rows[fw]["macs"] == rows[same]["macs"] and rows[fw]["params"] == rows[same]["params"]
+    assert rows["tensorrt"]["note"] == "the same definition as torch's"
+    assert rows["tflite"]["note"] == "the same definition as tensorflow's"
+    assert rows["onnxruntime"]["note"].startswith("counts of torchvision's definition (no ONNX artefact")
 
 
 def test_mobilenet_v1_everywhere_it_is_defined() -> None:
