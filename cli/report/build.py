@@ -12,6 +12,7 @@ from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
 from . import ceilings, figures, html, markdown
 from . import multi as p3_report
+from . import p2 as p2_report
 from .analyses import run_analyses
 from .data import REPORT_DIR, ReportData
 from .summary import cell_keys, summarize
@@ -112,6 +113,8 @@ def _write(t: Tables, campaign_dir: Path, out: Path, show_emulated: bool = False
     data.ceilings = ceilings.find(t.runs, data.p3.ramps, t.info)
     if data.ceilings is not None:
         data.files += ceilings.write_csv(data.ceilings, out)
+    data.p2 = p2_report.build(t.runs, t.info, out)
+    data.files += data.p2.files
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
     md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3) + ceilings.markdown(data.ceilings))
@@ -134,6 +137,8 @@ def _moved(data: ReportData, tmp: Path, out: Path) -> ReportData:
         data.analyses.files, data.analyses.figures = move(data.analyses.files), move(data.analyses.figures)
     if data.p3 is not None:
         data.p3.files, data.p3.figures = move(data.p3.files), move(data.p3.figures)
+    if data.p2 is not None:
+        data.p2.files = move(data.p2.files)
     return data
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .data import ReportData
 from .html_figures import Figure, report_figures
+from .p2 import html_sections as p2_sections
 
 # The summary columns shown in the table (the rest stay in summary.csv).
 VALUE_COLUMNS = ("runs", "ok", "status_check", "p50_ms_median_of_runs", "p99_ms_median_of_runs",
@@ -150,6 +151,8 @@ def report_html(data: ReportData, stamp: str) -> str:
             "<h2>Cells</h2>"] + ["<p><b>Timings:</b> %s.</p>" % esc(n) for n in data.speed_notes] + [
             table(data.summary, "summary", data.keys + (["timing"] if data.speed_notes else []) + list(VALUE_COLUMNS)),
             "<h2>Plots</h2>", plots(figs) or "<p>No plot: nothing measured to draw.</p>"]
+    for title, caption, df, table_id in p2_sections(data.p2):
+        body += ["<h2>%s</h2>" % esc(title), "<p>%s</p>" % esc(caption), table(df, table_id) if not df.empty else ""]
     skipped = [("damaged run folder", d, why) for d, why in data.damaged] + [
         ("incomplete run folder", d, why) for d, why in data.incomplete] + [
         ("run kept, a stream unreadable", d, why) for d, why in data.warnings]

@@ -9,6 +9,7 @@ from .data import ReportData
 from .markdown_analyses import sections
 from .mdtable import fmt as _fmt
 from .mdtable import table as _table
+from .p2 import markdown as p2_sections
 from .summary import mem_label, p50_text
 
 
@@ -64,6 +65,7 @@ def write(data: ReportData, stamp: str) -> str:
         out.append(_table(header, rows))
     if data.analyses is not None:
         out += [""] + sections(data.analyses)
+    out += [""] + p2_sections(data.p2)
     out += ["", "## Flagged", ""]
     out += _flagged(data)
     out += ["", "## Environment", ""]
