@@ -6,7 +6,6 @@ i.e. the folder holding images/), or by EDGEBENCH_PYTHON_<FRAMEWORK> (e.g. EDGEB
 """
 
 import os
-from pathlib import Path
 from typing import Optional
 
 from edgebench.suite.spec import RunSpec

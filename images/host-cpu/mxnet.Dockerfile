@@ -16,11 +16,18 @@ ARG MXNET_CHARSET_NORMALIZER_VERSION
 ARG MXNET_IDNA_VERSION
 ARG MXNET_URLLIB3_VERSION
 ARG MXNET_CERTIFI_VERSION
+ARG DEB12_LIBGOMP1_DEB
+ARG DEB12_LIBQUADMATH0_DEB
 
-# Every requirement mxnet declares is pinned, so the resolve has nothing left to choose; the resolved set is
-# kept in the image (pip-freeze.txt) as the record of what was installed.
+# libmxnet.so needs GCC's OpenMP runtime (libgomp1) and libquadmath0 (for its bundled libgfortran). Every
+# requirement mxnet declares is pinned, so the resolve has nothing left to choose; the resolved set is kept in
+# the image (pip-freeze.txt) as the record of what was installed.
 COPY build-ca.crt /tmp/build-ca.crt
-RUN python3 -m venv /opt/venv \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends "libgomp1=${DEB12_LIBGOMP1_DEB}" \
+      "libquadmath0=${DEB12_LIBQUADMATH0_DEB}" \
+ && rm -rf /var/lib/apt/lists/* \
+ && python3 -m venv /opt/venv \
  && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile --only-binary=:all: \
       "mxnet==${MXNET_VERSION}" "numpy==${MXNET_NUMPY_VERSION}" "psutil==${PSUTIL_VERSION}" \
       "graphviz==${MXNET_GRAPHVIZ_VERSION}" "requests==${MXNET_REQUESTS_VERSION}" \

@@ -17,6 +17,7 @@ ARG MXNET_CHARSET_NORMALIZER_VERSION
 ARG MXNET_IDNA_VERSION
 ARG MXNET_URLLIB3_VERSION
 ARG MXNET_CERTIFI_VERSION
+ARG DEB12_LIBGOMP1_DEB
 ARG MXNET_WHEEL_URL=
 ARG MXNET_WHEEL_SHA256=
 
@@ -33,6 +34,9 @@ RUN if [ -z "${MXNET_WHEEL_URL}" ] || [ -z "${MXNET_WHEEL_SHA256}" ]; then \
  && python3 -c 'import ssl, sys, urllib.request; ctx = ssl.create_default_context(cafile="/tmp/build-ca.crt"); \
 open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], context=ctx).read())' "${MXNET_WHEEL_URL}" "${name}" \
  && echo "${MXNET_WHEEL_SHA256}  ${name}" | sha256sum -c - \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends "libgomp1=${DEB12_LIBGOMP1_DEB}" \
+ && rm -rf /var/lib/apt/lists/* \
  && python3 -m venv /opt/venv \
  && PIP_CERT=/tmp/build-ca.crt /opt/venv/bin/pip install --no-cache-dir --no-compile --only-binary=:all: \
       "/tmp/${name}" "numpy==${MXNET_NUMPY_VERSION}" "psutil==${PSUTIL_VERSION}" \
