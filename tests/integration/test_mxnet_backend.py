@@ -116,3 +116,22 @@ def test_the_host_venv_has_no_mxnet_and_a_missing_interpreter_is_refused(monkeyp
     mixed = RunSpec(model="resnet18", framework="mxnet", workload="placement",
                     streams=(RunSpec(model="resnet18", framework="torch").stream_specs()[0],))
     assert "different interpreters" in interpreter(mixed, "/usr/bin/python3")[1]
+
+
+def test_mxnet_settings_reach_mxnet_cells_only(tmp_path: Path) -> None:
+    """`cudnn_autotune` in a matrix's fixed values lands in the mxnet cells' specs and stays out of the others'
+    (whose run ids therefore do not change); `edgebench plan` says why a device's cells are skipped."""
+    from edgebench.cli import plan
+
+    m = tmp_path / "m.yaml"
+    m.write_text("name: mx\ndevice: host-cpu\nunsupported: skip\nfixed: {cudnn_autotune: false, hybridize: false}\n"
+                 "axes:\n  model: [resnet18]\n  framework: [torch, mxnet]\n  placement: [cpu, cuda]\n")
+    p = plan.build(m)
+    specs = {r.spec.framework: r.spec for r in p.runs}
+    assert specs["mxnet"].cudnn_autotune is False and specs["mxnet"].hybridize is False
+    assert specs["mxnet"].artifact is None, "mxnet builds its Gluon net in the run: no artefact"
+    plain = RunSpec(model="resnet18", framework="torch", device="host-cpu", image=specs["torch"].image,
+                    artifact=specs["torch"].artifact, campaign=specs["torch"].campaign)
+    assert specs["torch"].cudnn_autotune is None and specs["torch"].hybridize is True
+    assert specs["torch"].run_id == plain.run_id
+    assert "host-cpu runs mxnet on cpu, not cuda" in {why for _, why in p.skipped}
