@@ -18,6 +18,7 @@ Every runtime gets --threads intra-op threads.
 """
 
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -82,7 +83,7 @@ def _keras_files(models_dir: str) -> dict[str, str]:
         path = os.path.join(models_dir, "bench-runtimes-%s.keras" % model)
         if not os.path.exists(path):
             if model == "resnet18":
-                import torchvision  # before TensorFlow (tests/conftest.py: the other order segfaults)
+                import torchvision
                 from edgebench.suite.artefacts import torch2keras
 
                 net = torch2keras.convert(torchvision.models.resnet18(num_classes=1000), SHAPE)
@@ -100,11 +101,12 @@ def worker(framework: str, models_dir: str, threads: int, artifacts: dict[str, O
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     keras_files: dict[str, str] = {}
     if framework == "tensorflow":
-        keras_files = _keras_files(models_dir)
+        importlib.import_module("torchvision")  # before TensorFlow: tests/conftest.py, the other order segfaults
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)  # before TensorFlow runs anything
         tf.config.threading.set_inter_op_parallelism_threads(1)
+        keras_files = _keras_files(models_dir)
     elif framework == "mxnet":
         os.environ["OMP_NUM_THREADS"] = str(threads)
         import mxnet  # noqa: F401  (the import is not part of any timed load)
