@@ -49,3 +49,19 @@ def test_one_cell_runs_in_a_container(image: images.ImageSpec, tmp_path: Path) -
     assert mx["hybridized"] is True and mx["env"]["OMP_NUM_THREADS"] == "1"
     assert mx["env"]["MXNET_CUDNN_AUTOTUNE_DEFAULT"] == "0"
     assert r.env["end"]["runtime"]["mxnet"] == "1.9.1"
+
+
+def test_arm64_image_without_a_wheel_refuses_with_the_fix_named() -> None:
+    """PyPI has no aarch64 mxnet wheel: the Raspberry Pi image stops at its first step and says which build
+    arguments to set (the arm64 base under QEMU; the refusal comes before any download)."""
+    need(docker_ok(), "a Docker engine (sh scripts/setup-docker.sh)")
+    spec = images.image_spec("rpi5", "mxnet")
+    cli = images.client()
+    why = images.can_run_arch(spec.arch)
+    need(why is None, str(why))
+    if images.find_image(cli, images.base_ref(spec.arch)) is None:
+        need(is_root(), "root, for debootstrap")
+        images.bootstrap_base(spec.arch, cli)
+    with pytest.raises(images.ImageError, match="MXNET_WHEEL_URL and MXNET_WHEEL_SHA256"):
+        images.build(spec, cli)
+    assert images.find_image(cli, spec.ref) is None
