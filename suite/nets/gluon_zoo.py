@@ -78,9 +78,39 @@ def count_params(model: str, num_classes: int = 1000) -> int:
     return int(sum(int(np.prod(p.shape)) for p in net.collect_params().values() if p.grad_req != "null"))
 
 
+def count_macs(model: str, num_classes: int = 1000) -> int:
+    """MACs per sample under suite/artefacts/flops.py's convention (Convolution: weight size x output positions;
+    FullyConnected: weight size; nothing else), read from the hybridised net's graph with inferred shapes."""
+    import mxnet as mx
+
+    net = build(model, num_classes, mx.cpu())
+    c, h, w = GLUON[model].input_shape
+    net(mx.nd.zeros((1, c, h, w)))
+    sym = net(mx.sym.var("data"))
+    internals = sym.get_internals()
+    _, out_shapes, _ = internals.infer_shape(data=(1, c, h, w))
+    shape_of = dict(zip(internals.list_outputs(), out_shapes))
+    params = {p.name: p.shape for p in net.collect_params().values()}
+    nodes = json.loads(sym.tojson())["nodes"]
+    macs = 0
+    for node in nodes:
+        if node["op"] not in ("Convolution", "FullyConnected"):
+            continue
+        weight = 1
+        for d in params[nodes[node["inputs"][1][0]]["name"]]:
+            weight *= int(d)
+        positions = 1
+        if node["op"] == "Convolution":
+            for d in shape_of[node["name"] + "_output"][2:]:
+                positions *= int(d)
+        macs += weight * positions
+    return macs
+
+
 def main(argv: List[str]) -> int:
-    """`python -m edgebench.suite.nets.gluon_zoo params NAME...`: one JSON object per net, for the host (which
-    has no MXNet) to read through the MXNet interpreter."""
+    """`python -m edgebench.suite.nets.gluon_zoo params NAME...`: one JSON object per net (Gluon name, input
+    shape, trainable parameters, MACs per sample), for the host (which has no MXNet) to read through the
+    MXNet interpreter."""
     if len(argv) < 2 or argv[0] != "params":
         print("usage: python -m edgebench.suite.nets.gluon_zoo params NAME...", file=sys.stderr)
         return 2
@@ -90,7 +120,7 @@ def main(argv: List[str]) -> int:
             print("unknown model %r (known: %s)" % (model, ", ".join(names())), file=sys.stderr)
             return 2
         print(json.dumps({"model": model, "gluon": net.gluon, "input_shape": list(net.input_shape),
-                          "params": count_params(model), "note": net.note}))
+                          "params": count_params(model), "macs": count_macs(model), "note": net.note}))
     return 0
 
 

@@ -93,12 +93,16 @@ def test_imperative_run_is_recorded_and_matches_the_hybridised_net() -> None:
 def test_gluon_zoo_params_for_the_host() -> None:
     """What `models info --framework mxnet` reads: trainable parameters of the Gluon definitions."""
     need_mxnet_env()
-    out = subprocess.run([str(MXNET_PY), "-m", "edgebench.suite.nets.gluon_zoo", "params", "resnet18", "mobilenet_v1"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run([str(MXNET_PY), "-m", "edgebench.suite.nets.gluon_zoo", "params", "resnet18", "mobilenet_v1",
+                          "resnet50"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert rows[0]["gluon"] == "resnet18_v1" and rows[0]["params"] == 11689512  # = torchvision's resnet18
+    assert rows[0]["macs"] == pytest.approx(1.81e9, rel=0.01)  # torchvision's published 1.81 "GFLOPS" (GMACs)
     assert rows[1]["gluon"] == "mobilenet1.0" and 4_000_000 < rows[1]["params"] < 4_500_000
+    assert rows[1]["macs"] == pytest.approx(569e6, rel=0.01)  # MobileNet-V1 paper: 569 million mult-adds
+    # ResNet v1 strides in the bottleneck's 1x1: fewer MACs than torchvision's v1.5 (4.09 G)
+    assert 3.7e9 < rows[2]["macs"] < 4.0e9
 
 
 def test_the_host_venv_has_no_mxnet_and_a_missing_interpreter_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
