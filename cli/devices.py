@@ -45,6 +45,9 @@ class FrameworkImage(Strict):
     placements: list[str] = ["cpu"]
     base: Optional[str] = Field(None, description="registry image to build FROM (e.g. an L4T base); default: the "
                                                   "offline Debian base of `edgebench images bootstrap-base`")
+    python: Optional[str] = Field(None, description="interpreter the local runner starts this framework's runs "
+                                  "with, relative to the repository root (e.g. .venv-mxnet/bin/python: MXNet needs "
+                                  "its own numpy); default: the host's")
 
 
 class MultiImage(FrameworkImage):

@@ -58,6 +58,9 @@ class Cell(BaseModel):
     sync_granularity_s: Optional[float] = Field(None, gt=0)
     sync_max_s: Optional[float] = Field(None, gt=0)
     skew_limit_s: Optional[float] = Field(None, gt=0)
+    cudnn_autotune: Optional[bool] = Field(None, description="mxnet: MXNET_CUDNN_AUTOTUNE_DEFAULT (P3 turned it off "
+                                           "on the Nano); unset: MXNet's default (on)")
+    hybridize: Optional[bool] = Field(None, description="mxnet: hybridise the Gluon net (default true)")
 
     @field_validator("input_shape")
     @classmethod

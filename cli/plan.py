@@ -291,6 +291,8 @@ def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: device
              campaign: str) -> PlannedRun:
     shape = streams.input_shape(cell.get("input_shape"), cell["model"], cell["framework"])
     kw = {k: v for k, v in cell.items() if k in CELL_KEYS and k not in _LIMIT_KEYS and k != "input_shape"}
+    if cell["framework"] != "mxnet":  # MXNet-only settings stay out of other runtimes' specs (and their run ids)
+        kw = {k: v for k, v in kw.items() if k not in ("cudnn_autotune", "hybridize")}
     if "monitors" in kw:
         kw["monitors"] = tuple(kw["monitors"])
     limits = Limits(**{k: cell[k] for k in _LIMIT_KEYS if k in cell})

@@ -67,6 +67,10 @@ class StreamSpec:
     stream_id: str = "0"
     device: str = "host-cpu"
     limits: Limits = field(default_factory=Limits)
+    # MXNet (issue 17): MXNET_CUDNN_AUTOTUNE_DEFAULT set before import (None: the runtime's default, on), and
+    # whether the Gluon net is hybridised (a static graph) or run imperatively. Other runtimes ignore both.
+    cudnn_autotune: Optional[bool] = None
+    hybridize: bool = True
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -84,7 +88,7 @@ class StreamSpec:
 # RunSpec fields that are stream 0's StreamSpec (the rest are run-level).
 _STREAM_FIELDS = ("model", "framework", "precision", "batch_size", "input_shape", "num_classes", "threads",
                   "placement", "artifact", "input_dir", "weights", "calib_dir", "seed", "copies", "device",
-                  "limits")
+                  "limits", "cudnn_autotune", "hybridize")
 
 
 def _model_fields(cls: Any, data: Dict[str, Any], source: str) -> Dict[str, Any]:
@@ -160,6 +164,8 @@ class RunSpec:
     sync_min_s: float = 1.0  # lcm: the interval is the smallest multiple of the LCM at least this long
     skew_limit_s: float = 1.0  # streams' end times further apart than this: kept, marked invalid (P3)
     schema_version: int = SCHEMA_VERSION
+    cudnn_autotune: Optional[bool] = None  # stream 0's (StreamSpec): MXNet's cuDNN autotune switch
+    hybridize: bool = True  # stream 0's (StreamSpec): MXNet Gluon hybridize
 
     @property
     def run_id(self) -> str:

@@ -17,6 +17,7 @@ from edgebench.suite.spec import RunResult, RunSpec
 from ..cgroups import CgroupError, RunCgroup
 from . import outputs, record
 from .base import Fate, finalize, swap_problems
+from .interpreters import interpreter
 
 # The child joins its cgroup before exec, so the interpreter's own start-up is limited too.
 _JOIN = 'for f in $EDGEBENCH_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec "$@"'
@@ -31,7 +32,8 @@ class LocalRunner:
         self.allow_no_swap = allow_no_swap
 
     def preflight(self, specs: list[RunSpec]) -> list[str]:
-        return swap_problems(specs, self.allow_no_swap)
+        found = {why for why in (interpreter(s, self.python)[1] for s in specs) if why}  # per-framework pythons
+        return swap_problems(specs, self.allow_no_swap) + sorted(found)
 
     def monitor_problems(self, names: list[str], configs: dict[str, Any]) -> list[str]:
         """Ask the run environment (this Python) whether the monitors can run, before a campaign."""
@@ -44,15 +46,16 @@ class LocalRunner:
         except ValueError:
             return ["monitor check failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()[-300:])]
 
-    def command(self, spec_path: Path, run_dir: Path, models_dir: Path) -> list[str]:
-        return [self.python, "-m", "edgebench.suite", "run", str(spec_path), str(run_dir), "--models", str(models_dir)]
+    def command(self, spec_path: Path, run_dir: Path, models_dir: Path, python: Optional[str] = None) -> list[str]:
+        return [python or self.python, "-m", "edgebench.suite", "run", str(spec_path), str(run_dir), "--models",
+                str(models_dir)]
 
     def execute(self, spec: RunSpec, run_dir: Path, models_dir: Path) -> RunResult:
         run_dir.mkdir(parents=True, exist_ok=True)
         spec_path = run_dir / "spec.json"
         write_json(str(spec_path), spec.to_dict())
         attempt = outputs.new_attempt(run_dir)  # the child writes only here; the host takes what it accepts
-        cmd = self.command(spec_path, attempt, models_dir)
+        cmd = self.command(spec_path, attempt, models_dir, interpreter(spec, self.python)[0])
         cg = RunCgroup("%s-%s" % (spec.run_id, uuid.uuid4().hex[:8]))
         fate = Fate(runner=self.name, command=cmd)
         try:
