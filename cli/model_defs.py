@@ -9,18 +9,13 @@ checked by tests/integration/test_models_info.py.
 
 from typing import NamedTuple, Optional
 
-from edgebench.suite.nets import zoo
+from edgebench.suite.nets import gluon_zoo, zoo
 
 TORCHVISION, KERAS, GLUON = "torchvision", "keras", "gluon"
 
-# Gluon model-zoo names (mxnet.gluon.model_zoo.vision, MXNet 1.9.1) of the zoo's common names: the nine
-# architectures the mxnet backend runs. MXNet's zoo has ResNet v1 and v2 only; v1b (torchvision's v1.5) is
-# GluonCV's, not MXNet's.
-GLUON_NAMES = {
-    "alexnet": "alexnet", "densenet161": "densenet161", "inception_v3": "inceptionv3",
-    "mobilenet_v1": "mobilenet1.0", "mobilenet_v2": "mobilenetv2_1.0", "resnet18": "resnet18_v1",
-    "resnet50": "resnet50_v1", "squeezenet1_0": "squeezenet1.0", "vgg16": "vgg16",
-}
+# Gluon model-zoo names (mxnet.gluon.model_zoo.vision, MXNet 1.9.1) of the zoo's common names: the nets the
+# mxnet backend runs (suite/nets/gluon_zoo.py, the one table). v1b (torchvision's v1.5) is GluonCV's, not MXNet's.
+GLUON_NAMES = {name: net.gluon for name, net in gluon_zoo.GLUON.items()}
 
 # Frameworks `models info --framework` takes, in table order; aliases name the same row.
 FRAMEWORKS = ("torch", "onnxruntime", "tensorrt", "tensorflow", "tflite", "mxnet")
