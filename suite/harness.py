@@ -4,6 +4,7 @@ Writes OUTDIR/{result.json, samples.jsonl, monitor.jsonl, env.json} atomically; 
 Whatever was measured before a failure is kept in the result.
 """
 
+import json
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from .workloads.base import timed_loop
 __all__ = ["run", "timed_loop"]
 
 log = logging.getLogger("edgebench.suite")
+_T0_WALL = 0.0  # when run() began (time.time()), for the process's start-up time
 
 
 class Terminated(Exception):
@@ -59,6 +61,8 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     The harness owns phases, monitors, env capture and writing; the workload (suite/workloads) decides how
     inferences are driven: every copy is created in import, loaded in load, built in build, warmed up in
     warmup, and measured in measure."""
+    global _T0_WALL
+    _T0_WALL = time.time()
     if not os.path.isdir(outdir):
         os.makedirs(outdir)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -135,6 +139,7 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
             row["monitor"] = m.name
             mon_rows.append(row)
     result.phases = phases.done
+    result.process = _process(phases.done)
     if work is not None:
         try:
             work.fill(result)
@@ -156,6 +161,29 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
     write_json(os.path.join(outdir, "env.json"), result.env)
     write_json(os.path.join(outdir, "result.json"), result.to_dict())
     return result
+
+
+def _process(done: List[Phase]) -> Dict[str, Any]:
+    """How this process started: the fork server's record (EDGEBENCH_PROCESS) or a fresh one's.
+
+    import_s: interpreter start-up plus every import before the model loads, paid by each fresh run and once
+    per server when forked; started_s: process start (exec or fork) to the harness; run_import_s: this run's
+    import phase (the runtime's import when fresh, ~0 when the server imported it)."""
+    try:
+        info = json.loads(os.environ.get("EDGEBENCH_PROCESS") or "{}")
+    except ValueError:
+        info = {}
+    info = info if isinstance(info, dict) else {}
+    info.setdefault("mode", "fresh")
+    imp = next((p.duration_s for p in done if p.name == "import"), None)
+    info["run_import_s"] = imp
+    try:
+        info["started_s"] = _T0_WALL - psutil.Process().create_time()
+    except (psutil.Error, OSError):
+        info["started_s"] = None
+    if info["mode"] == "fresh" and imp is not None and info["started_s"] is not None:
+        info["import_s"] = info["started_s"] + imp
+    return info
 
 
 def _samples(result: RunResult) -> List[Dict[str, Any]]:
