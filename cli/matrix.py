@@ -58,6 +58,8 @@ class Cell(BaseModel):
     sync_granularity_s: Optional[float] = Field(None, gt=0)
     sync_max_s: Optional[float] = Field(None, gt=0)
     skew_limit_s: Optional[float] = Field(None, gt=0)
+    # fresh: a new interpreter per run; forked: a child of a server that imported the runtime once (README).
+    process: Optional[Literal["fresh", "forked"]] = None
 
     @field_validator("input_shape")
     @classmethod
