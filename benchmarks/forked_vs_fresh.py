@@ -10,6 +10,7 @@ alternates from round to round (ABBA), so drift in the host's load lands on both
 The fork servers are started before the first round (the import a campaign pays once is reported apart).
 
     .venv/bin/python benchmarks/forked_vs_fresh.py [--rounds 6] [--iterations 50] [--threads 2] [--json OUT]
+    .venv/bin/python benchmarks/forked_vs_fresh.py --smoke 1      # matrices/smoke.yaml, fresh then forked
 """
 
 import argparse
@@ -89,6 +90,39 @@ def summarise(rows: list[dict[str, Any]], frameworks: list[str]) -> dict[str, An
     return out
 
 
+def smoke(rounds: int, tmp: Path) -> dict[str, Any]:
+    """The smoke campaign, fresh and forked in turn (ABBA over rounds): wall / (warm-up + measure) per mode, and
+    the median over cells of the forked/fresh p50 ratio (same run ids: the mode is the runner's, not the spec's)."""
+    from edgebench.cli import campaign, plan
+    from rich.console import Console
+
+    root = Path(__file__).resolve().parent.parent
+    console = Console(stderr=True, quiet=True)
+    models = tmp / "smoke-models"
+    p = plan.build(root / "matrices" / "smoke.yaml")
+    walls: dict[str, list[float]] = {"fresh": [], "forked": []}
+    timed: dict[str, list[float]] = {"fresh": [], "forked": []}
+    p50: dict[str, dict[str, list[float]]] = {"fresh": {}, "forked": {}}
+    for k in range(rounds):
+        for mode in (["fresh", "forked"] if k % 2 == 0 else ["forked", "fresh"]):
+            t0 = time.monotonic()
+            out = campaign.run(p, LocalRunner(process=mode), tmp / ("smoke-%s-%d" % (mode, k)), models, console,
+                               show_progress=False)
+            print("smoke %s round %d: %d runs in %.0f s" % (mode, k, len(out.results), time.monotonic() - t0),
+                  file=sys.stderr)
+            for r in out.results:
+                walls[mode].append(float(r.host.get("wall_s") or 0.0))
+                timed[mode].append(phase_s(r, "warmup") + phase_s(r, "measure"))
+                if r.status == "ok" and r.summary is not None:
+                    p50[mode].setdefault(r.run_id, []).append(r.summary.p50)
+    ratios = [med(p50["forked"][i]) / med(v) for i, v in p50["fresh"].items() if i in p50["forked"]]
+    return {"rounds": rounds, "runs_per_campaign": len(p.runs),
+            "wall_over_timed": {m: sum(walls[m]) / sum(timed[m]) for m in walls},
+            "run_wall_s": {m: sum(walls[m]) / rounds for m in walls},
+            "timed_s": {m: sum(timed[m]) / rounds for m in walls},
+            "p50_ratio_forked_over_fresh_median_of_cells": med(ratios), "cells_compared": len(ratios)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=6)
@@ -97,7 +131,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--frameworks", default="torch,onnxruntime,tflite")
     ap.add_argument("--json", default="", help="also write every run's row and the summary here")
+    ap.add_argument("--smoke", type=int, default=0, metavar="ROUNDS",
+                    help="instead: the smoke campaign, fresh and forked, this many rounds each")
     args = ap.parse_args()
+    if args.smoke:
+        res = smoke(args.smoke, Path(tempfile.mkdtemp(prefix="forked-vs-fresh-smoke-")))
+        print(json.dumps(res, indent=2, sort_keys=True))
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=2, sort_keys=True))
+        return
     frameworks = args.frameworks.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="forked-vs-fresh-"))
     models = tmp / "models"

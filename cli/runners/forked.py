@@ -64,10 +64,17 @@ class ForkServer:
         finally:
             os.close(log)
         self.pid_start = process_start(self.proc.pid)
-        self.sock = self._connect()
-        msg = self._read(HELLO_TIMEOUT_S)
-        if msg is None or msg.get("event") != "hello":
-            raise ServerGone("the fork server gave no hello within %.0f s: %s" % (HELLO_TIMEOUT_S, self.log_tail()))
+        try:
+            self.sock = self._connect()
+            msg = self._read(HELLO_TIMEOUT_S)
+            if msg is None or msg.get("event") != "hello":
+                raise ServerGone("the fork server gave no hello within %.0f s: %s" % (
+                    HELLO_TIMEOUT_S, self.log_tail()))
+        except BaseException:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         self.hello = msg
 
     @property
@@ -170,7 +177,12 @@ class ServerPool:
         self.python = python
         self.servers: dict[str, ForkServer] = {}
         self.refused: dict[str, str] = {}  # framework -> why it runs fresh
-        self.notes: dict[str, list[str]] = {}  # framework -> what happened on the way (a first refusal)
+        self.notes: dict[str, list[str]] = {}  # framework -> why its server runs as it does (every run says it)
+        self.events: dict[str, list[str]] = {}  # framework -> what happened since its last run (a restart)
+
+    def notes_for(self, framework: str) -> list[str]:
+        """The framework's standing notes, and the events since its last run (said once)."""
+        return list(self.notes.get(framework, [])) + self.events.pop(framework, [])
 
     def get(self, framework: str) -> tuple[Optional[ForkServer], str]:
         """A live server for the framework, or (None, why the run goes fresh)."""
@@ -180,15 +192,15 @@ class ServerPool:
         if srv is not None and srv.alive():
             return srv, ""
         if srv is not None:
-            self.notes.setdefault(framework, []).append(
+            self.events.setdefault(framework, []).append(
                 "the fork server (pid %d) had died (%s); started again" % (srv.proc.pid, srv.proc.returncode))
             srv.close()
         for runtime in (True, False):
             try:
                 srv = ForkServer(self.python, framework, runtime)
-            except ServerGone as e:
-                self.refused[framework] = str(e)
-                return None, str(e)
+            except (ServerGone, OSError, ValueError) as e:  # could not start, or spoke nonsense: runs go fresh
+                self.refused[framework] = "the fork server could not start: %s" % e
+                return None, self.refused[framework]
             if not srv.refused:
                 self.servers[framework] = srv
                 return srv, ""

@@ -77,15 +77,15 @@ class LocalRunner:
         record.add_attempt(run_dir, {"id": attempt.name, "runner": self.name, "dir": str(attempt),
                                      "cgroup": [str(d) for d in cg.dirs]})
         env = dict(os.environ, EDGEBENCH_DEVICE=spec.device, EDGEBENCH_CGROUP_PROCS=" ".join(cg.procs_files))
-        mode = self.process or spec.process
-        server, why = (None, "") if mode == "fresh" else self._server(spec)
-        process: dict[str, Any] = {"mode": "forked"} if server is not None else {"mode": "fresh"}
-        if mode == "forked" and server is None:
-            process.update(requested="forked", fallback=why)
-        notes = self.pool.notes.get(spec.framework) if self.pool is not None else None
-        if notes and server is not None:
-            process["notes"] = list(notes)
         try:
+            mode = self.process or spec.process
+            server, why = (None, "") if mode == "fresh" else self._server(spec)
+            process: dict[str, Any] = {"mode": "forked"} if server is not None else {"mode": "fresh"}
+            if mode == "forked" and server is None:
+                process.update(requested="forked", fallback=why)
+            notes = self.pool.notes_for(spec.framework) if self.pool is not None else None
+            if notes and server is not None:
+                process["notes"] = notes
             if spec.settle_s:
                 time.sleep(spec.settle_s)
             fate.extra["process"] = process
