@@ -90,7 +90,7 @@ def summarise(rows: list[dict[str, Any]], frameworks: list[str]) -> dict[str, An
     return out
 
 
-def smoke(rounds: int, tmp: Path) -> dict[str, Any]:
+def smoke(rounds: int, tmp: Path, models_from: str = "") -> dict[str, Any]:
     """The smoke campaign, fresh and forked in turn (ABBA over rounds): wall / (warm-up + measure) per mode, and
     the median over cells of the forked/fresh p50 ratio (same run ids: the mode is the runner's, not the spec's)."""
     from edgebench.cli import campaign, plan
@@ -99,6 +99,9 @@ def smoke(rounds: int, tmp: Path) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     console = Console(stderr=True, quiet=True)
     models = tmp / "smoke-models"
+    if models_from:  # a copy: artefacts made elsewhere are reused, the source is never written
+        import shutil
+        shutil.copytree(models_from, str(models))
     p = plan.build(root / "matrices" / "smoke.yaml")
     walls: dict[str, list[float]] = {"fresh": [], "forked": []}
     timed: dict[str, list[float]] = {"fresh": [], "forked": []}
@@ -133,9 +136,10 @@ def main() -> None:
     ap.add_argument("--json", default="", help="also write every run's row and the summary here")
     ap.add_argument("--smoke", type=int, default=0, metavar="ROUNDS",
                     help="instead: the smoke campaign, fresh and forked, this many rounds each")
+    ap.add_argument("--models-from", default="", help="--smoke: start from a copy of this models folder")
     args = ap.parse_args()
     if args.smoke:
-        res = smoke(args.smoke, Path(tempfile.mkdtemp(prefix="forked-vs-fresh-smoke-")))
+        res = smoke(args.smoke, Path(tempfile.mkdtemp(prefix="forked-vs-fresh-smoke-")), args.models_from)
         print(json.dumps(res, indent=2, sort_keys=True))
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=2, sort_keys=True))
