@@ -7,7 +7,7 @@ import sys
 from typing import List, Optional
 
 from . import backends, env, monitors
-from .spec import RunSpec, SchemaError, load_json
+from .spec import RunSpec, SchemaError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -59,16 +59,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.cmd != "run":
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        spec = RunSpec.from_dict(load_json(args.spec), source=args.spec)
-    except (OSError, ValueError) as e:
-        sys.stderr.write("edgebench.suite: cannot read spec: %s\n" % e)
-        return EXIT_BAD_INPUT
-    from .harness import run
+    from .harness import run_file
 
-    result = run(spec, args.outdir, args.models)
-    sys.stderr.write("edgebench.suite: %s %s %s\n" % (result.run_id, result.status, result.reason))
-    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+    return run_file(args.spec, args.outdir, args.models)
 
 
 if __name__ == "__main__":

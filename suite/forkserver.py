@@ -261,11 +261,8 @@ def _child(req: Dict[str, Any], info: Dict[str, Any], conn: _Conn, rfd: int, wfd
         os.environ["EDGEBENCH_PROCESS"] = json.dumps(info, sort_keys=True)
         import random
         random.seed()  # a fresh interpreter seeds from the OS; so does each child
-        from .__main__ import main
-        argv = ["run", str(req["spec"]), str(req["outdir"])]
-        if req.get("models"):
-            argv += ["--models", str(req["models"])]
-        code = main(argv)
+        from .harness import run_file
+        code = run_file(str(req["spec"]), str(req["outdir"]), str(req["models"]) if req.get("models") else None)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
     except BaseException:  # noqa: B036 - the child must end here, never return into the server's loop

@@ -20,11 +20,11 @@ from .backends.base import BackendUnavailable
 from .fsutil import write_json, write_jsonl
 from .monitors.base import Monitor, MonitorUnavailable
 from .monitors.psutil_monitor import process_memory
-from .spec import Phase, RunResult, RunSpec, SchemaError
+from .spec import Phase, RunResult, RunSpec, SchemaError, load_json
 from .timing import noise_check, summarize
 from .workloads.base import timed_loop
 
-__all__ = ["run", "timed_loop"]
+__all__ = ["run", "run_file", "timed_loop"]
 
 log = logging.getLogger("edgebench.suite")
 _T0_WALL = 0.0  # when run() began (time.time()), for the process's start-up time
@@ -121,6 +121,19 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
         phases.end()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return _finish(spec, outdir, result, phases, running, work, env_start, bound_before)
+
+
+def run_file(spec_path: str, outdir: str, models_dir: Optional[str]) -> int:
+    """`python -m edgebench.suite run`: read the spec, run it; 0 ok, 1 any other outcome, 2 an unreadable spec.
+    A fork server's child calls it too, so both process modes take the same path."""
+    try:
+        spec = RunSpec.from_dict(load_json(spec_path), source=spec_path)
+    except (OSError, ValueError) as e:
+        sys.stderr.write("edgebench.suite: cannot read spec: %s\n" % e)
+        return 2
+    result = run(spec, outdir, models_dir)
+    sys.stderr.write("edgebench.suite: %s %s %s\n" % (result.run_id, result.status, result.reason))
+    return 0 if result.status == "ok" else 1
 
 
 def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
