@@ -141,3 +141,23 @@ def test_a_runtime_that_is_missing_fails_as_in_a_fresh_run(tmp_path: Path, model
     r = runner.execute(spec, tmp_path / "forked", models_dir)
     assert r.process["mode"] == "forked" and r.process["runtime_preloaded"] is False
     assert (r.status, r.reason) == (fresh.status, fresh.reason) and "not installed" in r.reason
+
+
+def test_a_fork_server_left_by_a_dead_host_is_reaped(tmp_path: Path) -> None:
+    """The server ends with its host's connection; one that hung is ended by the next campaign (reap.py), from
+    the record in its run's host.json, and only if its pid is still that very process."""
+    from edgebench.cli.runners import record
+    from edgebench.cli.runners.reap import reap_orphans
+
+    run_dir = tmp_path / "camp" / "r1"
+    run_dir.mkdir(parents=True)
+    srv = forked.ForkServer(sys.executable, "onnxruntime", runtime=False)
+    try:
+        record.add_attempt(run_dir, {"id": "1-a", "server": srv.record()})
+        assert reap_orphans(tmp_path / "camp") == [] and srv.alive(), "its host (this test) is alive"
+        record.update_attempt(run_dir, "1-a", orchestrator={"pid": 1, "start": 1.0})
+        msgs = reap_orphans(tmp_path / "camp")
+        assert len(msgs) == 1 and "killed fork server %d" % srv.proc.pid in msgs[0], msgs
+        assert srv.proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        srv.close()
