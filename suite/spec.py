@@ -14,6 +14,7 @@ from . import placements
 SCHEMA_VERSION = 2
 WORKLOADS = ("single", "concurrent", "placement")
 SYNCS = ("lcm", "window")
+PROCESSES = ("fresh", "forked")
 
 STATUSES = ("ok", "failed", "oom", "killed", "timeout", "skipped")
 
@@ -166,6 +167,9 @@ class RunSpec:
     schema_version: int = SCHEMA_VERSION
     cudnn_autotune: Optional[bool] = None  # stream 0's (StreamSpec): MXNet's cuDNN autotune switch
     hybridize: bool = True  # stream 0's (StreamSpec): MXNet Gluon hybridize
+    # How the run's process starts: "fresh" (a new interpreter) or "forked" (from a server that imported
+    # the runtime once; suite/forkserver.py). Last, with its default left out of the id: old ids stay.
+    process: str = "fresh"
 
     @property
     def run_id(self) -> str:
@@ -195,6 +199,8 @@ class RunSpec:
 
         if self.workload not in WORKLOADS:
             raise bad("workload", "%r is not one of %s" % (self.workload, ", ".join(WORKLOADS)))
+        if self.process not in PROCESSES:
+            raise bad("process", "%r is not one of %s" % (self.process, ", ".join(PROCESSES)))
         if self.sync not in SYNCS:
             raise bad("sync", "%r is not one of %s" % (self.sync, ", ".join(SYNCS)))
         for key in ("sync_granularity_s", "sync_max_s", "skew_limit_s"):
@@ -378,6 +384,8 @@ class RunResult:
     interval_s: Optional[float] = None  # placement runs: the measured interval
     sync: Dict[str, Any] = field(default_factory=dict)  # how the interval was chosen (placement runs)
     schema_version: int = SCHEMA_VERSION
+    # How the process started: {mode: fresh|forked, import_s, ...; forked: server_pid, served; a fallback: reason}
+    process: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
