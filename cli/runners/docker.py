@@ -62,6 +62,14 @@ class DockerRunner:
         self._checked_specs: dict[str, RunSpec] = {}  # one spec per image, from preflight: where monitors run
         self._monitor_cache: dict[str, list[str]] = {}
         self.monitor_checks = 0  # containers started to check monitors (each image once per set of monitors)
+        # fresh: one container per run; reuse: one per cell, its repetitions `docker exec`'d in it (docker_reuse.py)
+        self.container_mode = "fresh"
+        self._pool: Any = None
+
+    def close(self) -> None:
+        """The campaign ended (or was interrupted): remove the container kept for reuse, if any."""
+        if self._pool is not None:
+            self._pool.close("campaign ended")
 
     @property
     def client(self) -> Any:
@@ -234,17 +242,19 @@ class DockerRunner:
         fate.extra["timings"] = steps
         container = volume = None
         token = ""
+        if self.container_mode == "reuse":
+            from .docker_reuse import Pool, refusal
+
+            why = refusal(self)
+            if not why:
+                self._pool = self._pool or Pool(self)
+                return self._pool.execute(spec, run_dir, models_dir)
+            fate.extra["container"] = {"mode": "fresh", "asked": "reuse", "why_fresh": why}
         attempt = outputs.new_attempt(run_dir)  # the container writes only here; the host takes what it accepts
         try:
-            ref = self.image_ref(spec)
-            img = images.find_image(self.client, ref)
-            if img is None:
-                fate.error = "image %s is not in the engine (edgebench images build --device %s --framework %s)" % (
-                    ref, spec.device, spec.framework)
+            image, fate.error = self.image_info(spec)
+            if fate.error:
                 return finalize(spec, run_dir, fate)
-            digests = img.attrs.get("RepoDigests") or []
-            image = {"ref": ref, "id": img.id, "repo_digests": digests, "digest": digests[0] if digests else img.id,
-                     "arch": img.attrs.get("Architecture"), "lock": image_lock.status(img, ref)}
             fate.extra.update({"image": image, "engine": str(self.client.api.base_url), "transfer":
                                "copy" if self.copy_mode else "bind"})
             user = self._user(spec)
@@ -259,12 +269,8 @@ class DockerRunner:
                     engines = engines_dir(models_dir, spec.device)
                     engines.mkdir(parents=True, exist_ok=True)
                     os.chmod(engines, 0o1777)  # any run user may add engines, as in /tmp
-            kw = self.container_kwargs(spec, ref, run_dir, models_dir, user, image, volume, attempt)
-            if self.local_engine and image["arch"] and image["arch"] != images.host_arch():
-                # Under QEMU the kernel's /proc/cpuinfo describes the host's CPUs, and runtimes that parse it
-                # (ONNX Runtime's cpuinfo) crash at import; give them the emulated architecture's view.
-                kw["volumes"].append("%s:/proc/cpuinfo:ro" % emulated_cpuinfo(image["arch"]))
-                fate.extra["emulated"] = "%s image on a %s host through QEMU" % (image["arch"], images.host_arch())
+            kw = self.container_kwargs(spec, image["ref"], run_dir, models_dir, user, image, volume, attempt)
+            self.emulate(kw, image, fate)
             fate.command = docker_run_argv(kw)
             if spec.limits.swap_mb and self.allow_no_swap:
                 fate.limit_notes.append("run with --allow-no-swap: the swap part of the limit may be unused")
@@ -279,6 +285,7 @@ class DockerRunner:
             container = self.client.containers.create(**kw)
             steps["create_s"] = time.monotonic() - t0
             fate.extra["container_id"] = container.id
+            fate.extra.setdefault("container", {"mode": "fresh"}).update(id=container.id, reused=False, runs_served=1)
             record.update_attempt(run_dir, attempt.name, container_id=container.id)
             if volume:
                 container.put_archive(VOLUME_AT, _inputs_tar(run_dir / "spec.json", models_dir, spec.artifact))
@@ -304,6 +311,24 @@ class DockerRunner:
             if token:
                 record.update_attempt(run_dir, attempt.name, ended=True)
         return finalize(spec, run_dir, fate)
+
+    def image_info(self, spec: RunSpec) -> tuple[dict[str, Any], str]:
+        """The spec's image as the engine has it (ref, id, digests, arch, lock state), or ({}, why not)."""
+        ref = self.image_ref(spec)
+        img = images.find_image(self.client, ref)
+        if img is None:
+            return {}, "image %s is not in the engine (edgebench images build --device %s --framework %s)" % (
+                ref, spec.device, spec.framework)
+        digests = img.attrs.get("RepoDigests") or []
+        return {"ref": ref, "id": img.id, "repo_digests": digests, "digest": digests[0] if digests else img.id,
+                "arch": img.attrs.get("Architecture"), "lock": image_lock.status(img, ref)}, ""
+
+    def emulate(self, kw: dict[str, Any], image: dict[str, Any], fate: Fate) -> None:
+        """Under QEMU the kernel's /proc/cpuinfo describes the host's CPUs, and runtimes that parse it (ONNX
+        Runtime's cpuinfo) crash at import; give them the emulated architecture's view."""
+        if self.local_engine and image["arch"] and image["arch"] != images.host_arch():
+            kw["volumes"].append("%s:/proc/cpuinfo:ro" % emulated_cpuinfo(image["arch"]))
+            fate.extra["emulated"] = "%s image on a %s host through QEMU" % (image["arch"], images.host_arch())
 
     def _user(self, spec: RunSpec) -> Optional[str]:
         """The profile's user when we can hand the results folder to it (root), else our own ids, so the
