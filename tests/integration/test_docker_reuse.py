@@ -35,7 +35,8 @@ def tag(onnx_mnv3: str) -> str:
 
 
 def labelled(campaign_name: str) -> list[Any]:
-    return images.client().containers.list(all=True, filters={"label": "org.edgebench.campaign=%s" % campaign_name})
+    return images.client().containers.list(all=True, ignore_removed=True,
+                                           filters={"label": "org.edgebench.campaign=%s" % campaign_name})
 
 
 def run_matrix(tmp_path: Path, models_dir: Path, tag: str, text: str, allow_no_swap: bool = False
@@ -46,6 +47,11 @@ def run_matrix(tmp_path: Path, models_dir: Path, tag: str, text: str, allow_no_s
     runner = DockerRunner(image_tag=tag, allow_no_swap=allow_no_swap)
     out = campaign.run(p, runner, tmp_path / "results", models_dir, Console(quiet=True), show_progress=False)
     return out.results, runner, out.dir
+
+
+def exec_started(camp: Path) -> bool:
+    """A run's exec'd process is recorded (its pid) in its run folder."""
+    return any(a.get("pid") for h in camp.glob("*/host.json") for a in record.read(h.parent).get("attempts", []))
 
 
 def cont(r: RunResult) -> dict[str, Any]:
@@ -138,9 +144,11 @@ def test_a_process_left_behind_ends_reuse(tmp_path: Path, models_dir: Path, tag:
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A run that leaves a process in the container (it could write into the next run's folder) ends
     reuse: the container, and the process with it, is removed; the next run gets a fresh container."""
-    monkeypatch.setattr(docker_reuse, "_CLEAN_TMP", "(sleep 600 &); " + docker_reuse._CLEAN_TMP)
+    attack = ("(sleep 600 &); mkdir /edgebench/out/planted && echo PLANTED; touch /edgebench/in/runs/x && "
+              "echo WROTE-IN; ")
+    monkeypatch.setattr(docker_reuse, "_CLEAN_TMP", attack + docker_reuse._CLEAN_TMP)
     name = "reuse-left-%d" % os.getpid()
-    results, _, _ = run_matrix(tmp_path, models_dir, tag, """name: %s
+    results, _, camp = run_matrix(tmp_path, models_dir, tag, """name: %s
 device: host-cpu
 container: reuse
 fixed: {model: mobilenet_v3_small, framework: onnxruntime, warmups: 1, iterations: 2, threads: 1, timeout_s: 120}
@@ -150,6 +158,8 @@ repetitions: 2
     first, second = cont(results[0]), cont(results[1])
     assert "left 1 process" in first["ended_reuse"], first
     assert second["id"] != first["id"] and second["reused"] is False
+    log = (camp / results[0].run_id / "log").read_text()
+    assert "PLANTED" not in log and "WROTE-IN" not in log, "out/ and in/ take nothing from the run's user"
     assert not labelled(name)
 
 
@@ -168,8 +178,7 @@ def test_kill9_of_the_orchestrator_leaves_the_container_to_the_reaper(tmp_path: 
         homes: list[Path] = []
         for _ in range(2400):
             homes = list((results / name / docker_reuse.HOME).glob("*/host.json"))
-            if homes and any(a.get("pid") for h in (results / name).glob("*/host.json")
-                             for a in record.read(h.parent).get("attempts", [])):
+            if homes and exec_started(results / name):
                 break
             assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
             time.sleep(0.05)
@@ -199,3 +208,30 @@ repetitions: 2
     info = [cont(r) for r in results]
     assert [c["mode"] for c in info] == ["fresh", "fresh"] and info[0]["id"] != info[1]["id"]
     assert runner._pool is None and not (camp / docker_reuse.HOME).exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_removes_the_kept_container(tmp_path: Path, models_dir: Path, tag: str, sig: int) -> None:
+    name = "reuse-ctrl-c-%d-%d" % (os.getpid(), sig)
+    mx = tmp_path / "long.yaml"
+    mx.write_text("name: %s\ndevice: host-cpu\ncontainer: reuse\nfixed: {framework: onnxruntime, model: "
+                  "mobilenet_v3_small, iterations: 1000000, timeout_s: 300, threads: 1}\n" % name)
+    proc = subprocess.Popen([sys.executable, "-m", "edgebench.cli.app", "run", str(mx), "--runner", "docker",
+                             "--results", str(tmp_path / "results"), "--models", str(models_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT),
+                            env=dict(os.environ, EDGEBENCH_IMAGE_TAG=tag))
+    try:
+        for _ in range(2400):
+            found = labelled(name)
+            if found and found[0].status == "running" and exec_started(tmp_path / "results" / name):
+                break
+            assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+            time.sleep(0.05)
+        else:
+            pytest.fail("no run started in a reused container")
+        proc.send_signal(sig)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not labelled(name), "Ctrl-C left the kept container behind"
