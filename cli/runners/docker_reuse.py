@@ -35,6 +35,8 @@ from edgebench.suite.spec import RunResult, RunSpec
 
 from . import outputs, record
 from .base import MIB, Fate, docker_swap_total, finalize
+from .docker_files import ATTEMPT, CAMPAIGN_DIR, IN_MODELS, IN_SPEC, LABEL, OUT, TOKEN, _give, _remove, _share
+from .docker_watch import CgroupWatch, KernelLog
 
 HOME = "_containers"
 IN_RUNS = "/edgebench/in/runs"
@@ -100,8 +102,6 @@ class Pool:
     # ---- one run ----------------------------------------------------------------------------------
 
     def execute(self, spec: RunSpec, run_dir: Path, models_dir: Path) -> RunResult:
-        from .docker import CgroupWatch, KernelLog, _give, _share  # noqa: F401 (docker imports us lazily)
-
         r = self.runner
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(str(run_dir / "spec.json"), spec.to_dict())
@@ -193,8 +193,6 @@ class Pool:
 
     def _start(self, spec: RunSpec, image: dict[str, Any], user: Optional[str], key: str, run_dir: Path,
                models_dir: Path, fate: Fate) -> Live:
-        from .docker import ATTEMPT, CAMPAIGN_DIR, IN_SPEC, LABEL, TOKEN, CgroupWatch
-
         r = self.runner
         camp_dir = run_dir.resolve().parent
         token = uuid.uuid4().hex
@@ -229,8 +227,6 @@ class Pool:
 
     def _exec(self, spec: RunSpec, live: Live, name: str, user: Optional[str], run_dir: Path, fate: Fate,
               steps: dict[str, float]) -> None:
-        from .docker import IN_MODELS, OUT, CgroupWatch, KernelLog
-
         api = self.runner.client.api
         argv = ["python", "-m", "edgebench.suite", "run", "%s/%s.json" % (IN_RUNS, name), "%s/%s" % (OUT, name),
                 "--models", IN_MODELS]
@@ -308,8 +304,6 @@ class Pool:
             self._remove(live.container, live.home, reason)
 
     def _remove(self, container: Any, home: Path, reason: str) -> None:
-        from .docker import _remove
-
         fate = Fate(runner=self.runner.name)
         _remove(self.runner.client, container, None, fate)
         if "remove_error" in fate.extra:  # kept on record: the reaper retries from host.json
