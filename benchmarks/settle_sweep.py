@@ -4,13 +4,13 @@ A short sweep of one LiteRT model (P1's per-run settings from matrices/memory-sw
 timed inferences, 2 s monitor readiness, 1 s minimum measure), every run right after a limit change: in
 reuse mode one container serves the whole sweep and its memory limit is lowered or raised live before each
 run (what P1 did to its cgroup); in fresh mode each run gets a new container with the stage's limits.
-Consecutive runs are always at different stages (up one round, down the next), and each stage gets settle 0
-in one round and settle S in the next (alternating, so drift hits both alike). Round 0 warms the page cache
-and the image and is dropped. Reported: per (stage, pair of rounds) the ratio p50(settle S) / p50(settle 0),
-and their median.
+The stages go in pairs (s, t), run s t s t with settles S 0 0 S (0 S S 0 the next round): every run
+follows a limit change, and a stage's two runs are two runs apart, so the machine's drift hits both alike.
+One warm-up run (page cache, image, container) is dropped. Reported: per (round, stage) the ratio
+p50(settle S) / p50(settle 0), and their median.
 
     .venv/bin/python benchmarks/settle_sweep.py [--rounds 4] [--settle 10] [--mode reuse|fresh]
-        [--stages 160,260,360,460,510] [--model mobilenet_v3_small] [--framework tflite]
+        [--stages 160,260,360,510] [--model mobilenet_v3_small] [--framework tflite]
 
 Needs root, a Docker engine and the host-cpu image of the framework (edgebench images build --device
 host-cpu --framework tflite). This host has no swap: the swap half of the budget is a limit only (the
@@ -40,10 +40,10 @@ axes: {memory_mb: [%(stages)s]}
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=4, help="measured rounds (even: each stage gets both settles)")
+    ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--settle", type=float, default=10.0)
     ap.add_argument("--mode", choices=["reuse", "fresh"], default="reuse")
-    ap.add_argument("--stages", default="160,260,360,460,510")
+    ap.add_argument("--stages", default="160,260,360,510")
     ap.add_argument("--model", default="mobilenet_v3_small")
     ap.add_argument("--framework", default="tflite")
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -59,35 +59,37 @@ def main() -> None:
     runner = DockerRunner(image_tag=spec_img.tag, allow_no_swap=True)
     runner.container_mode = args.mode
     base = [r.spec for r in p.runs]
+    # Stages in pairs (s, t); per round and pair: s, t, s, t with the settles S/0, 0/S, then the other way
+    # round, so each stage's two runs are two runs apart and every run follows a limit change.
+    pairs = [(base[i], base[(i + 1) % len(base)]) for i in range(0, len(base), 2)]
     p50: dict[tuple[int, float, float], float] = {}  # (round, stage, settle) -> p50 seconds
     walls: list[float] = []
     try:
-        for rnd in range(args.rounds + 1):
-            # Up, then down (rotated so the stage changes across the round boundary too): raising and lowering.
-            down = list(reversed(base))
-            order = base if rnd % 2 == 0 else down[1:] + down[:1]
-            for s in order:
-                settle = args.settle if (base.index(s) + rnd) % 2 else 0.0  # each stage: both, in turn
-                d = s.to_dict()
-                d.update(settle_s=settle, repetition=rnd, campaign="settle-sweep")
-                spec = RunSpec.from_dict(d)
-                t0 = time.monotonic()
-                r = runner.execute(spec, tmp / "results" / spec.run_id, models)
-                walls.append(time.monotonic() - t0 - settle)
-                mem = s.limits.memory_mb or 0.0
-                print("round %d stage %4.0f MiB settle %4.1f s: %s p50 %s" % (
-                    rnd, mem, settle, r.status, "%.2f ms" % (r.summary.p50 * 1e3) if r.summary else "-"), flush=True)
-                if rnd and r.status == "ok" and r.summary is not None:
-                    p50[(rnd, mem, settle)] = r.summary.p50
+        warm = RunSpec.from_dict(dict(base[-1].to_dict(), repetition=-1, campaign="settle-sweep"))
+        runner.execute(warm, tmp / "results" / warm.run_id, models)  # page cache, image, container: dropped
+        for rnd in range(args.rounds):
+            for s, t in pairs:
+                a, b = (args.settle, 0.0) if rnd % 2 == 0 else (0.0, args.settle)
+                for i, (st, settle) in enumerate(((s, a), (t, b), (s, b), (t, a))):
+                    d = st.to_dict()
+                    d.update(settle_s=settle, repetition=rnd * 10 + i, campaign="settle-sweep")
+                    spec = RunSpec.from_dict(d)
+                    t0 = time.monotonic()
+                    r = runner.execute(spec, tmp / "results" / spec.run_id, models)
+                    walls.append(time.monotonic() - t0 - settle)
+                    mem = st.limits.memory_mb or 0.0
+                    print("round %d stage %4.0f MiB settle %4.1f s: %s p50 %s" % (
+                        rnd, mem, settle, r.status, "%.2f ms" % (r.summary.p50 * 1e3) if r.summary else "-"),
+                        flush=True)
+                    if r.status == "ok" and r.summary is not None:
+                        p50[(rnd, mem, settle)] = r.summary.p50
     finally:
         runner.close()
     ratios = []
-    for rnd in range(1, args.rounds, 2):
+    for rnd in range(args.rounds):
         for s in base:
             mem = s.limits.memory_mb or 0.0
-            a = [p50.get((q, mem, args.settle)) for q in (rnd, rnd + 1)]
-            b = [p50.get((q, mem, 0.0)) for q in (rnd, rnd + 1)]
-            with_s, without = next((x for x in a if x), None), next((x for x in b if x), None)
+            with_s, without = p50.get((rnd, mem, args.settle)), p50.get((rnd, mem, 0.0))
             if with_s and without:
                 ratios.append(with_s / without)
     out: dict[str, Any] = {
