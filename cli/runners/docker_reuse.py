@@ -15,6 +15,10 @@ Layout: CAMPAIGN/_containers/TOKEN/{in,out,host.json}. in/ (bound read-only) hol
 (the only writable bind, root-owned 0755) gets one attempt folder per run, made by the host just before the
 run and handed to the run's user, taken in and removed after it. host.json records the container (its
 token label) before it exists, so the orphan reaper (reap.py) removes it after a crash.
+
+Hook for warm-import runs (h1's fork server, `python -m edgebench.suite serve FRAMEWORK SOCKET`, not merged
+here yet): make Pool.MAIN that server, its socket in a third bound folder, and let Pool._exec ask it for a
+child instead of `docker exec`; the verdict, health check, reclaim and clean-up stay as they are.
 """
 
 import hashlib
@@ -93,6 +97,8 @@ class Live:
 
 class Pool:
     """At most one live container (the current cell's: a cell's runs are consecutive in plan order)."""
+
+    MAIN = ["sleep", "infinity"]  # the container's idle main process (Docker's init reaps what runs leave)
 
     def __init__(self, runner: Any) -> None:
         self.runner = runner
@@ -204,7 +210,7 @@ class Pool:
         kw["volumes"] = [b for b in kw["volumes"] if not b.endswith(":%s:ro" % IN_SPEC)]
         kw["volumes"].append("%s:%s:ro" % (home / "in", IN_RUNS))
         r.emulate(kw, image, fate)
-        kw.update(command=["sleep", "infinity"], init=True)
+        kw.update(command=list(self.MAIN), init=True)
         kw["labels"].update({LABEL: "reuse", TOKEN: token, CAMPAIGN_DIR: str(camp_dir), ATTEMPT: "container"})
         # Recorded before the container exists: the reaper removes it (by token) if this process dies.
         record.add_attempt(home, {"id": "container", "runner": r.name, "token": token, "dir": str(home / "out"),
