@@ -6,9 +6,10 @@ settle) is taken with the model axis cut to one model and the framework set to L
 first preset with `container: reuse`, splits the gain into the container's part and the settle's part.
 The whole sweep takes over an hour per preset on this loaded 2-core machine, so each arm runs every Nth
 stage of the same plan (all rounds, --repetitions each) as its own campaign, arms interleaved ABC CBA; the
-figure per arm is its median wall per run, extrapolated to the full sweep (runs x median per run).
+figure per arm is its median wall per run, extrapolated to the full sweep (runs x median per run). A fourth
+arm, `fresh (no settle)` (the second preset with `container: fresh`), isolates the container part alone.
 
-    .venv/bin/python benchmarks/p1_sweep_wall.py [--every 10] [--repetitions 2] [--rounds 2]
+    .venv/bin/python benchmarks/p1_sweep_wall.py [--every 10] [--repetitions 2] [--rounds 2] [--arms A,B,..]
         [--model mobilenet_v3_small] [--framework tflite]
 
 Needs root, a Docker engine and the host-cpu image of the framework. This host has no swap: runs use
@@ -31,7 +32,7 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parent.parent
 ARMS = {"fresh+settle": ("memory-sweep.yaml", None), "reuse+settle": ("memory-sweep.yaml", "reuse"),
-        "reuse (preset)": ("memory-sweep-reuse.yaml", None)}
+        "reuse (preset)": ("memory-sweep-reuse.yaml", None), "fresh (no settle)": ("memory-sweep-reuse.yaml", "fresh")}
 
 
 def arm_matrix(tmp: Path, arm: str, model: str, framework: str, repetitions: int) -> Path:
@@ -42,7 +43,7 @@ def arm_matrix(tmp: Path, arm: str, model: str, framework: str, repetitions: int
     data["repetitions"] = repetitions
     if mode:
         data["container"] = mode
-    path = tmp / ("%s.yaml" % arm.split()[0].replace("+", "-"))
+    path = tmp / ("%s.yaml" % _slug(arm))
     path.write_text(yaml.safe_dump(data))
     return path
 
@@ -54,15 +55,17 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--model", default="mobilenet_v3_small")
     ap.add_argument("--framework", default="tflite")
+    ap.add_argument("--arms", default="fresh+settle,reuse+settle,reuse (preset)",
+                    help="comma-separated, of: %s" % ", ".join(ARMS))
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="edgebench-p1-wall-"))
     models = tmp / "models"
     tag = images.image_spec("host-cpu", args.framework).tag
-    per_run: dict[str, list[float]] = {a: [] for a in ARMS}
-    statuses: dict[str, dict[str, int]] = {a: {} for a in ARMS}
+    names = args.arms.split(",")
+    per_run: dict[str, list[float]] = {a: [] for a in names}
+    statuses: dict[str, dict[str, int]] = {a: {} for a in names}
     full: dict[str, int] = {}
-    names = list(ARMS)
     for art in plan.build(arm_matrix(tmp, names[0], args.model, args.framework, 1)).artifacts():
         artifacts.ensure(art, models)  # made once, before any arm is timed
     for rnd in range(args.rounds):
@@ -75,7 +78,7 @@ def main() -> None:
             runner = DockerRunner(image_tag=tag, allow_no_swap=True)
             t0 = time.monotonic()
             out = campaign.run(sub, runner, tmp / "results", models, Console(quiet=True), show_progress=False,
-                               campaign="%s-r%d" % (arm.split()[0].replace("+", "-"), rnd))
+                               campaign="%s-r%d" % (_slug(arm), rnd))
             wall = time.monotonic() - t0
             n = len(out.results)
             per_run[arm].append(wall / n)
@@ -83,17 +86,21 @@ def main() -> None:
                 statuses[arm][r.status] = statuses[arm].get(r.status, 0) + 1
             print("round %d %-15s %3d runs in %6.1f s: %.2f s/run %s" % (
                 rnd, arm, n, wall, wall / n, statuses[arm]), flush=True)
-    base = statistics.median(per_run["fresh+settle"])
+    base = statistics.median(per_run[names[0]])
     out_d: dict[str, Any] = {"model": args.model, "framework": args.framework, "every": args.every,
                              "repetitions": args.repetitions, "rounds": args.rounds, "arms": {}}
-    for arm in ARMS:
+    for arm in names:
         med = statistics.median(per_run[arm])
         out_d["arms"][arm] = {"s_per_run": med, "s_per_run_rounds": per_run[arm], "statuses": statuses[arm],
                               "full_sweep_runs": full[arm], "full_sweep_h_extrapolated": full[arm] * med / 3600,
-                              "ratio_to_fresh_settle": med / base}
+                              "ratio_to_first_arm": med / base}
     print(json.dumps(out_d, indent=2))
     if args.json:
         args.json.write_text(json.dumps(out_d, indent=2))
+
+
+def _slug(arm: str) -> str:
+    return arm.replace(" (", "-").replace(")", "").replace("+", "-").replace(" ", "-")
 
 
 def _in_order(p: plan.Plan) -> list[tuple[str, str]]:
