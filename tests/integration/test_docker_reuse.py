@@ -18,6 +18,7 @@ import pytest
 from edgebench.cli import campaign, images, plan
 from edgebench.cli.runners import docker_reuse, record
 from edgebench.cli.runners.docker import TOKEN, DockerRunner
+from edgebench.cli.runners.reap import reap_orphans
 from edgebench.suite.spec import RunResult
 from rich.console import Console
 
@@ -192,8 +193,6 @@ def test_kill9_of_the_orchestrator_leaves_the_container_to_the_reaper(tmp_path: 
     token = record.read(homes[0].parent)["attempts"][0]["token"]
     left = images.client().containers.list(all=True, filters={"label": "%s=%s" % (TOKEN, token)})
     assert len(left) == 1, "the kept container outlives its orchestrator"
-    from edgebench.cli.runners.reap import reap_orphans
-
     said = reap_orphans(results / name)
     assert any("removed container %s" % left[0].id[:12] in m for m in said), said
     assert not labelled(name), "the reaper removed the kept container"
@@ -232,6 +231,8 @@ def test_ctrl_c_removes_the_kept_container(tmp_path: Path, models_dir: Path, tag
         proc.send_signal(sig)
         assert proc.wait(timeout=60) == 130
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # the test failed: kill -9, then let the reaper end what it left
             proc.kill()
+            proc.wait(timeout=30)
+            reap_orphans(tmp_path / "results" / name)
     assert not labelled(name), "Ctrl-C left the kept container behind"
