@@ -154,10 +154,17 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
     check_monitors(plan, runner)
     camp_dir = results_root / (campaign or plan.matrix.name)
     outcome = Outcome(dir=camp_dir)
+    if hasattr(runner, "container_mode"):  # the docker runner: one container per run, or per cell (reuse)
+        runner.container_mode = plan.matrix.container
     try:
         camp_dir.mkdir(parents=True, exist_ok=True)
         with hold(camp_dir, lambda msg: console.print("[yellow]%s[/]" % msg, highlight=False)):
-            _run_locked(plan, runner, camp_dir, models_dir, console, show_progress, outcome)
+            try:
+                _run_locked(plan, runner, camp_dir, models_dir, console, show_progress, outcome)
+            finally:  # the end of the campaign (Ctrl-C too): a container kept for reuse is removed
+                close = getattr(runner, "close", None)
+                if close is not None:
+                    close()
     except CampaignLocked as e:
         raise Stop([str(e)], EXIT_INPUT) from None
     except OSError as e:

@@ -143,6 +143,9 @@ class Matrix(BaseModel):
     exclude: list[dict[str, Any]] = []
     repetitions: int = Field(1, ge=1)
     order: Literal["cell-major", "repetition-major"] = "cell-major"
+    # docker runner: a fresh container per run, or one per cell kept across its repetitions (limits updated
+    # live between sweep stages); cli/runners/docker_reuse.py. Other runners ignore it.
+    container: Literal["fresh", "reuse"] = "fresh"
     adaptive: Optional[Adaptive] = None
     sweep: Optional[Sweep] = None
     # A study across devices (P2, P3) lists frameworks some devices lack: "skip" leaves those cells out of the

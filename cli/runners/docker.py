@@ -11,20 +11,15 @@ engines (DOCKER_HOST=ssh://...) cannot see this machine's folders, so the spec a
 and the results come back through a per-run volume and the archive API ("copy" transfer).
 """
 
-import io
 import json
 import os
-import select
 import shlex
-import tarfile
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Optional
 
-from edgebench.suite import cgroup as reader
 from edgebench.suite.fsutil import write_bytes, write_json
 from edgebench.suite.spec import RunResult, RunSpec
 
@@ -32,21 +27,33 @@ from .. import devices, image_lock, images, multi_image
 from ..images import emulated_cpuinfo  # lives beside host_arch now
 from . import outputs, record
 from .base import MIB, Fate, docker_swap_total, finalize, swap_problems
+from .docker_files import (
+    ATTEMPT,
+    CAMPAIGN_DIR,
+    ENGINES_AT,
+    LABEL,
+    VOLUME_AT,
+    _capped,
+    _extract_out,
+    _give,
+    _inputs_tar,
+    _remove,
+    _share,
+    engines_dir,
+)
+from .docker_files import IN_MODELS as IN_MODELS  # re-exported: replay.py and reap.py import them from here
+from .docker_files import IN_SPEC as IN_SPEC
+from .docker_files import OUT as OUT
+from .docker_files import TOKEN as TOKEN
+from .docker_watch import CgroupWatch, KernelLog
+from .docker_watch import kernel_lines_for as kernel_lines_for
 
-IN_SPEC, IN_MODELS, OUT = "/edgebench/in/spec.json", "/edgebench/in/models", "/edgebench/out"
-VOLUME_AT = "/edgebench"
-ENGINES_AT = "/edgebench/engines"
-LABEL = "org.edgebench.run"
-TOKEN = "org.edgebench.token"  # unique per container: finds one whose create was interrupted
-CAMPAIGN_DIR = "org.edgebench.campaign_dir"  # the campaign folder that started it (orphans are found by it)
-ATTEMPT = "org.edgebench.attempt"
 # Tasks (processes + threads) one container may hold. A runtime's thread pools are about 2-4 x cores
 # (intra-op, inter-op, BLAS, allocator) plus the monitors' threads: ~200 on a 16-core host, ~1000 on a
 # 64-core server at worst. 4096 leaves that room and still ends a fork bomb long before the host's own
 # pid_max (4M) or the engine notices; `docker run --pids-limit` is the same knob.
 PIDS_LIMIT = 4096
 _STOP_GRACE_S = 5
-_WATCH_S = 0.05
 
 
 class DockerRunner:
@@ -62,6 +69,14 @@ class DockerRunner:
         self._checked_specs: dict[str, RunSpec] = {}  # one spec per image, from preflight: where monitors run
         self._monitor_cache: dict[str, list[str]] = {}
         self.monitor_checks = 0  # containers started to check monitors (each image once per set of monitors)
+        # fresh: one container per run; reuse: one per cell, its repetitions `docker exec`'d in it (docker_reuse.py)
+        self.container_mode = "fresh"
+        self._pool: Any = None
+
+    def close(self) -> None:
+        """The campaign ended (or was interrupted): remove the container kept for reuse, if any."""
+        if self._pool is not None:
+            self._pool.close("campaign ended")
 
     @property
     def client(self) -> Any:
@@ -234,17 +249,20 @@ class DockerRunner:
         fate.extra["timings"] = steps
         container = volume = None
         token = ""
+        if self.container_mode == "reuse":
+            from .docker_reuse import Pool, refusal
+
+            why = refusal(self)
+            if not why:
+                self._pool = self._pool or Pool(self)
+                done: RunResult = self._pool.execute(spec, run_dir, models_dir)
+                return done
+            fate.extra["container"] = {"mode": "fresh", "asked": "reuse", "why_fresh": why}
         attempt = outputs.new_attempt(run_dir)  # the container writes only here; the host takes what it accepts
         try:
-            ref = self.image_ref(spec)
-            img = images.find_image(self.client, ref)
-            if img is None:
-                fate.error = "image %s is not in the engine (edgebench images build --device %s --framework %s)" % (
-                    ref, spec.device, spec.framework)
+            image, fate.error = self.image_info(spec)
+            if fate.error:
                 return finalize(spec, run_dir, fate)
-            digests = img.attrs.get("RepoDigests") or []
-            image = {"ref": ref, "id": img.id, "repo_digests": digests, "digest": digests[0] if digests else img.id,
-                     "arch": img.attrs.get("Architecture"), "lock": image_lock.status(img, ref)}
             fate.extra.update({"image": image, "engine": str(self.client.api.base_url), "transfer":
                                "copy" if self.copy_mode else "bind"})
             user = self._user(spec)
@@ -259,12 +277,8 @@ class DockerRunner:
                     engines = engines_dir(models_dir, spec.device)
                     engines.mkdir(parents=True, exist_ok=True)
                     os.chmod(engines, 0o1777)  # any run user may add engines, as in /tmp
-            kw = self.container_kwargs(spec, ref, run_dir, models_dir, user, image, volume, attempt)
-            if self.local_engine and image["arch"] and image["arch"] != images.host_arch():
-                # Under QEMU the kernel's /proc/cpuinfo describes the host's CPUs, and runtimes that parse it
-                # (ONNX Runtime's cpuinfo) crash at import; give them the emulated architecture's view.
-                kw["volumes"].append("%s:/proc/cpuinfo:ro" % emulated_cpuinfo(image["arch"]))
-                fate.extra["emulated"] = "%s image on a %s host through QEMU" % (image["arch"], images.host_arch())
+            kw = self.container_kwargs(spec, image["ref"], run_dir, models_dir, user, image, volume, attempt)
+            self.emulate(kw, image, fate)
             fate.command = docker_run_argv(kw)
             if spec.limits.swap_mb and self.allow_no_swap:
                 fate.limit_notes.append("run with --allow-no-swap: the swap part of the limit may be unused")
@@ -279,6 +293,7 @@ class DockerRunner:
             container = self.client.containers.create(**kw)
             steps["create_s"] = time.monotonic() - t0
             fate.extra["container_id"] = container.id
+            fate.extra.setdefault("container", {"mode": "fresh"}).update(id=container.id, reused=False, runs_served=1)
             record.update_attempt(run_dir, attempt.name, container_id=container.id)
             if volume:
                 container.put_archive(VOLUME_AT, _inputs_tar(run_dir / "spec.json", models_dir, spec.artifact))
@@ -304,6 +319,24 @@ class DockerRunner:
             if token:
                 record.update_attempt(run_dir, attempt.name, ended=True)
         return finalize(spec, run_dir, fate)
+
+    def image_info(self, spec: RunSpec) -> tuple[dict[str, Any], str]:
+        """The spec's image as the engine has it (ref, id, digests, arch, lock state), or ({}, why not)."""
+        ref = self.image_ref(spec)
+        img = images.find_image(self.client, ref)
+        if img is None:
+            return {}, "image %s is not in the engine (edgebench images build --device %s --framework %s)" % (
+                ref, spec.device, spec.framework)
+        digests = img.attrs.get("RepoDigests") or []
+        return {"ref": ref, "id": img.id, "repo_digests": digests, "digest": digests[0] if digests else img.id,
+                "arch": img.attrs.get("Architecture"), "lock": image_lock.status(img, ref)}, ""
+
+    def emulate(self, kw: dict[str, Any], image: dict[str, Any], fate: Fate) -> None:
+        """Under QEMU the kernel's /proc/cpuinfo describes the host's CPUs, and runtimes that parse it (ONNX
+        Runtime's cpuinfo) crash at import; give them the emulated architecture's view."""
+        if self.local_engine and image["arch"] and image["arch"] != images.host_arch():
+            kw["volumes"].append("%s:/proc/cpuinfo:ro" % emulated_cpuinfo(image["arch"]))
+            fate.extra["emulated"] = "%s image on a %s host through QEMU" % (image["arch"], images.host_arch())
 
     def _user(self, spec: RunSpec) -> Optional[str]:
         """The profile's user when we can hand the results folder to it (root), else our own ids, so the
@@ -436,285 +469,3 @@ def docker_run_argv(kw: dict[str, Any]) -> list[str]:
     for k, v in sorted(kw.get("labels", {}).items()):
         argv += ["--label", "%s=%s" % (k, v)]
     return argv + [kw["image"]] + list(kw["command"])
-
-
-# ---- the container's cgroup, watched while it lives ---------------------------------------------------
-
-class CgroupWatch:
-    """Reads the container's memory cgroup every 50 ms (and at once on a v1 OOM event) until stopped;
-    keeps the last counters read, since the directory disappears when the task exits."""
-
-    def __init__(self, container: Any, root: str = reader.CGROUP_ROOT) -> None:
-        self.root = root
-        self.version = reader.memory_version(root)
-        self.dir = self._find(container)
-        self.limits: dict[str, Any] = {}
-        self.counters: dict[str, Any] = {"oom_kill": None, "oom_events": None, "failcnt": None,
-                                         "memsw_failcnt": None, "oom": None, "max_usage_bytes": None,
-                                         "swap_max_bytes": None}
-        self.read_ok = False
-        self._stop = threading.Event()
-        self._efd: Optional[int] = None
-        if self.dir:
-            self._read(first=True)
-            self._arm_v1_event()
-        self._thread = threading.Thread(target=self._loop, name="edgebench-cgroup-watch", daemon=True)
-        self._thread.start()
-
-    def _find(self, container: Any) -> Optional[str]:
-        try:
-            container.reload()
-            pid = container.attrs.get("State", {}).get("Pid") or 0
-        except Exception:
-            pid = 0
-        if pid:
-            _, d = reader.memory_dir(str(pid), self.root)
-            if d and d.rstrip("/") != os.path.join(self.root, "memory").rstrip("/") and os.path.isdir(d):
-                return str(d)
-        base = os.path.join(self.root, "memory") if self.version == 1 else self.root
-        for sub in ("docker/%s", "system.slice/docker-%s.scope"):
-            d = os.path.join(base, sub % container.id)
-            if os.path.isdir(d):
-                return d
-        return None
-
-    def _arm_v1_event(self) -> None:
-        """cgroup v1 OOM notification: an eventfd that fires when the group hits OOM."""
-        if self.version != 1 or not hasattr(os, "eventfd") or not self.dir:
-            return
-        try:
-            ofd = os.open(os.path.join(self.dir, "memory.oom_control"), os.O_RDONLY)
-            efd = os.eventfd(0, os.EFD_NONBLOCK)
-            with open(os.path.join(self.dir, "cgroup.event_control"), "w") as f:
-                f.write("%d %d" % (efd, ofd))
-            self._efd = efd
-            self._ofd = ofd
-        except OSError:
-            self._efd = None
-
-    def _read(self, first: bool = False) -> None:
-        d = self.dir
-        if not d or not os.path.isdir(d):
-            return
-        if self.version == 1:
-            oom = reader._kv(os.path.join(d, "memory.oom_control"))
-            stat = reader._kv(os.path.join(d, "memory.stat"))
-            got = {"oom_kill": oom.get("oom_kill"), "failcnt": reader._int(os.path.join(d, "memory.failcnt")),
-                   "memsw_failcnt": reader._int(os.path.join(d, "memory.memsw.failcnt")),
-                   "max_usage_bytes": reader._int(os.path.join(d, "memory.max_usage_in_bytes")),
-                   "swap_bytes": stat.get("swap")}
-            if first:
-                self.limits = {"memory_limit_bytes": reader._int(os.path.join(d, "memory.limit_in_bytes")),
-                               "memory_swap_limit_bytes": reader._int(os.path.join(d, "memory.memsw.limit_in_bytes")),
-                               "swappiness": reader._int(os.path.join(d, "memory.swappiness"))}
-        else:
-            ev = reader._kv(os.path.join(d, "memory.events"))
-            got = {"oom_kill": ev.get("oom_kill"), "oom": ev.get("oom"),
-                   "max_usage_bytes": reader._int(os.path.join(d, "memory.peak")),
-                   "swap_bytes": reader._int(os.path.join(d, "memory.swap.current"))}
-            if first:
-                mem, swap = reader._int(os.path.join(d, "memory.max")), reader._int(os.path.join(d, "memory.swap.max"))
-                self.limits = {"memory_limit_bytes": mem, "swap_limit_bytes": swap,
-                               "memory_swap_limit_bytes": mem + swap if mem is not None and swap is not None else None}
-        if got.get("oom_kill") is None and got.get("failcnt") is None and got.get("max_usage_bytes") is None:
-            return  # the directory went away between the check and the reads
-        swap = got.pop("swap_bytes", None)
-        if swap is not None:
-            self.counters["swap_max_bytes"] = max(swap, self.counters.get("swap_max_bytes") or 0)
-        self.counters.update({k: v for k, v in got.items() if v is not None})
-        self.read_ok = True
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            if self._efd is not None:
-                ready, _, _ = select.select([self._efd], [], [], _WATCH_S)
-                if ready:
-                    self._on_oom_event()
-            else:
-                self._stop.wait(_WATCH_S)
-            self._read()
-            if self.dir and not os.path.isdir(self.dir):
-                break
-
-    def _on_oom_event(self) -> None:
-        """The kernel signals v1 OOM before it picks a victim: count the event, then read hard until the
-        kill shows in oom_kill or the group is gone (runc removes it a few ms after the task dies)."""
-        try:
-            n = int.from_bytes(os.read(self._efd or 0, 8), "little")
-        except OSError:
-            return
-        if not self.dir or not os.path.isdir(self.dir):
-            return  # v1 also signals every registered event when the group is removed: not an OOM
-        self.counters["oom_events"] = (self.counters.get("oom_events") or 0) + n
-        before = self.counters.get("oom_kill") or 0
-        deadline = time.monotonic() + 0.2
-        while time.monotonic() < deadline and self.dir and os.path.isdir(self.dir):
-            self._read()
-            if (self.counters.get("oom_kill") or 0) > before:
-                break
-            time.sleep(0.001)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._read()
-        for fd in (self._efd, getattr(self, "_ofd", None)):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-
-
-class KernelLog:
-    """New records of the kernel log (/dev/kmsg, root only): the OOM killer's line names the memory
-    cgroup of its victim, so it confirms an OOM kill after the cgroup itself is gone."""
-
-    def __init__(self) -> None:
-        self.fd: Optional[int] = None
-        try:
-            self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
-            os.lseek(self.fd, 0, os.SEEK_END)
-        except OSError:
-            self.fd = None
-
-    @property
-    def ok(self) -> bool:
-        return self.fd is not None
-
-    def lines_for(self, container_id: str) -> list[str]:
-        if self.fd is None:
-            return []
-        records: list[str] = []
-        while True:
-            try:
-                records.append(os.read(self.fd, 8192).decode("utf-8", "replace"))
-            except BlockingIOError:
-                break
-            except OSError:  # EPIPE: records were overwritten while we read; keep going
-                continue
-        os.close(self.fd)
-        self.fd = None
-        return kernel_lines_for(records, container_id)
-
-
-def kernel_lines_for(records: list[str], container_id: str) -> list[str]:
-    """/dev/kmsg records ('PRI,SEQ,USEC,FLAGS;message') that name the container's cgroup, and the
-    'Killed process' line the OOM killer writes right after its 'oom-kill:...oom_memcg=' line."""
-    out: list[str] = []
-    take_next = False
-    for rec in records:
-        msg = rec.split(";", 1)[-1].strip()
-        if container_id in msg:
-            out.append(msg)
-            take_next = "oom-kill" in msg
-        elif take_next and "Killed process" in msg:
-            out.append(msg)
-            take_next = False
-    return out
-
-
-# ---- files in and out -----------------------------------------------------------------------------
-
-def engines_dir(models_dir: Path, device: str) -> Path:
-    """Where TensorRT engines built on `device` are kept between runs: beside the models cache."""
-    return models_dir.resolve().parent / "engines" / device
-
-
-def _give(attempt: Path, spec_path: Path, user: Optional[str]) -> None:
-    """Hand the (new, empty) attempt folder to the container's user, as root, so a non-root run can write
-    it; the spec is read through a read-only bind. The run folder itself stays the host's."""
-    os.chmod(spec_path, 0o644)
-    if os.geteuid() != 0 or not user or not user.split(":")[0].isdigit():
-        return
-    uid = int(user.split(":")[0])
-    gid = int(user.split(":")[1]) if ":" in user and user.split(":")[1].isdigit() else uid
-    os.chown(attempt, uid, gid, follow_symlinks=False)
-
-
-def _share(models_dir: Path, artifact: Optional[str]) -> None:
-    """Let a non-root run read its model: the models folder and the artefact's folder need o+rx, its
-    files o+r (pytest and mkdtemp make 0700 folders). Model files are public data."""
-    if not artifact or os.path.isabs(artifact):
-        return
-    folder = models_dir / Path(artifact).parts[0]
-    paths = [models_dir, folder] + (list(folder.iterdir()) if folder.is_dir() else [])
-    for p in paths:
-        try:
-            mode = os.stat(p).st_mode
-            want = mode | (0o005 if p.is_dir() else 0o004)
-            if want != mode:
-                os.chmod(p, want)
-        except OSError:
-            pass
-
-
-def _inputs_tar(spec_path: Path, models_dir: Path, artifact: Optional[str]) -> bytes:
-    """in/spec.json, in/models/<the run's artefact folder>, and an empty out/ any user can write."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name in ("in", "in/models", "out"):
-            ti = tarfile.TarInfo(name)
-            ti.type, ti.mode = tarfile.DIRTYPE, 0o777 if name == "out" else 0o755
-            tf.addfile(ti)
-        tf.add(str(spec_path), arcname="in/spec.json", filter=_readable)
-        if artifact and not os.path.isabs(artifact):
-            folder = models_dir / Path(artifact).parts[0]
-            if folder.exists():
-                tf.add(str(folder), arcname="in/models/%s" % Path(artifact).parts[0], filter=_readable)
-    return buf.getvalue()
-
-
-def _readable(ti: tarfile.TarInfo) -> tarfile.TarInfo:
-    ti.uid = ti.gid = 0
-    ti.uname = ti.gname = ""
-    ti.mode = 0o755 if ti.isdir() else 0o644
-    return ti
-
-
-def _capped(stream: Any, cap: int) -> bytes:
-    """The archive stream, refused past `cap` bytes (a container can fill its volume; we read no further)."""
-    chunks, n = [], 0
-    for chunk in stream:
-        n += len(chunk)
-        if n > cap:
-            raise OSError("the run's output archive is over %d bytes; refused" % cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _extract_out(data: bytes, out_dir: Path) -> None:
-    """The archive of /edgebench/out: its top-level regular files only, into the (fresh) attempt folder.
-    No links, devices or folders are made, no absolute or `..` names, each file created new (O_EXCL, no
-    follow); the host then accepts from that folder as from a bind."""
-    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
-        for m in tf.getmembers():
-            parts = Path(m.name).parts
-            if not m.isfile() or len(parts) != 2 or ".." in parts or os.path.isabs(m.name) or parts[1][0] == ".":
-                continue
-            src = tf.extractfile(m)
-            if src is None:
-                continue
-            fd = os.open(str(out_dir / parts[1]), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(src.read())
-
-
-def _remove(client: Any, container: Any, volume: Optional[str], fate: Fate) -> None:
-    """Always remove the run's container (and volume); a failure is recorded, never hidden."""
-    if container is not None:
-        for attempt in range(3):
-            try:
-                container.remove(force=True)
-                break
-            except Exception as e:
-                if "No such container" in str(e) or "404" in str(e):
-                    break
-                if attempt == 2:
-                    fate.extra["remove_error"] = str(e)
-                time.sleep(0.5)
-    if volume:
-        try:
-            client.volumes.get(volume).remove(force=True)
-        except Exception as e:
-            fate.extra["volume_remove_error"] = str(e)
