@@ -161,7 +161,7 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
         with hold(camp_dir, lambda msg: console.print("[yellow]%s[/]" % msg, highlight=False)):
             try:
                 _run_locked(plan, runner, camp_dir, models_dir, console, show_progress, outcome)
-            finally:  # the end of the campaign (Ctrl-C too): a container kept for reuse is removed
+            finally:  # the campaign's end (Ctrl-C too): kept containers removed, fork servers ended
                 close = getattr(runner, "close", None)
                 if close is not None:
                     close()
@@ -172,10 +172,6 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
             raise disk_full_stop(e, "campaign stopped after %d run(s); the run it cut short is not counted"
                                  % len(outcome.results), camp_dir) from None
         raise
-    finally:
-        close = getattr(runner, "close", None)  # the runner's fork servers live for this campaign only
-        if close is not None:
-            close()
     return outcome
 
 
