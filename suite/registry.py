@@ -48,6 +48,7 @@ FORMATS: Dict[str, ArtefactFormat] = {f.name: f for f in (
     ArtefactFormat("onnx", "onnx", ("torch", "torchvision", "onnx", "onnxruntime")),
     ArtefactFormat("tflite", "tflite", _TFLITE_TOOLS),
     ArtefactFormat("edgetpu", "tflite", _TFLITE_TOOLS),  # INT8 TFLite compiled by edgetpu_compiler
+    ArtefactFormat("keras", "keras", ("tensorflow", "tensorflow-cpu", "keras")),  # Keras v3 model file
 )}
 PRUNE_TOOLS = ("torch-pruning",)  # added to the tools of any pruned net's artefact
 
@@ -61,6 +62,10 @@ FRAMEWORKS: Dict[str, Framework] = {f.name: f for f in (
               False, 1.0),
     # Engines are not portable: the target builds them from the fp32 ONNX artefact (backends/tensorrt_build.py).
     Framework("tensorrt", "tensorrt_backend:TensorRTBackend", "onnx", PRECISIONS, ("cuda", "dla"), True, 2.0),
+    # A Keras application (.keras artefact) or a SavedModel folder as one tf.function; fp16: mixed_float16.
+    # startup_s: import ~3.5 s + load ~1.5 s of a resnet50-class .keras file, measured on this project's host.
+    Framework("tensorflow", "tensorflow_backend:TensorflowBackend", "keras", ("fp32", "fp16"), ("cpu", "cuda"),
+              False, 5.0),
 )}
 
 # Units: MiB = 2**20 bytes (every *_mb column), W, %, MHz, degC, V, A, kWh, s, Mbit/s (10**6 bits/s).

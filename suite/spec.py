@@ -67,6 +67,7 @@ class StreamSpec:
     stream_id: str = "0"
     device: str = "host-cpu"
     limits: Limits = field(default_factory=Limits)
+    jit_compile: bool = False  # tensorflow: compile the tf.function with XLA (P3 ran without)
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -84,7 +85,7 @@ class StreamSpec:
 # RunSpec fields that are stream 0's StreamSpec (the rest are run-level).
 _STREAM_FIELDS = ("model", "framework", "precision", "batch_size", "input_shape", "num_classes", "threads",
                   "placement", "artifact", "input_dir", "weights", "calib_dir", "seed", "copies", "device",
-                  "limits")
+                  "limits", "jit_compile")
 
 
 def _model_fields(cls: Any, data: Dict[str, Any], source: str) -> Dict[str, Any]:
@@ -160,6 +161,7 @@ class RunSpec:
     sync_min_s: float = 1.0  # lcm: the interval is the smallest multiple of the LCM at least this long
     skew_limit_s: float = 1.0  # streams' end times further apart than this: kept, marked invalid (P3)
     schema_version: int = SCHEMA_VERSION
+    jit_compile: bool = False  # tensorflow: compile the tf.function with XLA (P3 ran without)
 
     @property
     def run_id(self) -> str:

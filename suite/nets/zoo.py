@@ -75,6 +75,8 @@ PRUNED_FRAMEWORKS = tuple(f.name for f in registry.FRAMEWORKS.values() if f.prun
 def models(framework: str = "torch") -> List[str]:
     if framework == "tflite":  # Keras applications, and torchvision nets rebuilt in Keras (torch2keras)
         return sorted(set(KERAS) | set(TORCHVISION))
+    if framework == "tensorflow":  # the Keras applications themselves
+        return sorted(KERAS)
     return sorted(TORCHVISION)
 
 
@@ -104,7 +106,7 @@ def variant_name(model: str, importance: str, percent: int) -> str:
 def default_shape(model: str, framework: str = "torch") -> Tuple[int, int, int]:
     """The architecture's usual input shape (C, H, W) in the source that `framework` builds it from."""
     base = model.split("+", 1)[0]
-    if base in KERAS and (framework == "tflite" or base not in TORCHVISION):
+    if base in KERAS and (framework in ("tflite", "tensorflow") or base not in TORCHVISION):
         return KERAS[base][1]
     return TORCHVISION.get(base, (3, 224, 224))
 
