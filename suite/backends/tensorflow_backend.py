@@ -86,6 +86,14 @@ class TensorflowBackend(Backend):
             self.source = "keras-zoo" if not (path or self.spec.weights) else "keras-zoo+weights"
             return keras_zoo.build(self.spec.model, tuple(self.spec.input_shape), self.spec.num_classes,
                                    self.spec.seed, path or self.spec.weights)
+        if path.endswith(".keras") and int(str(keras.__version__).split(".")[0]) < 3:
+            # JetPack 4's TensorFlow 2.7 (Keras 2) cannot read a Keras 3 file: same architecture and seed,
+            # calibrated here, so its weights are not the artefact's (the record says so).
+            self.source = "keras-zoo (Keras %s cannot read the .keras artefact)" % keras.__version__
+            from ..nets import keras_zoo
+
+            return keras_zoo.build(self.spec.model, tuple(self.spec.input_shape), self.spec.num_classes,
+                                   self.spec.seed, self.spec.weights)
         self.source = "keras-file"
         return keras.models.load_model(path, compile=False)
 
@@ -125,7 +133,11 @@ class TensorflowBackend(Backend):
             raise BackendUnavailable("tensorflow could not load %s: %s" % (path or self.spec.model, e)) from e
         finally:
             keras.mixed_precision.set_global_policy("float32")  # the policy only shapes layers made under it
-        self.fn = tf.function(self._caller(fn), jit_compile=bool(self.spec.jit_compile), reduce_retracing=True)
+        try:
+            self.fn = tf.function(self._caller(fn), jit_compile=bool(self.spec.jit_compile), reduce_retracing=True)
+        except TypeError:  # TensorFlow < 2.9 (JetPack 4's 2.7) names it experimental_relax_shapes
+            self.fn = tf.function(self._caller(fn), jit_compile=bool(self.spec.jit_compile),
+                                  experimental_relax_shapes=True)
 
     @staticmethod
     def _caller(fn: Any) -> Any:
@@ -158,7 +170,11 @@ class TensorflowBackend(Backend):
     def synchronize(self) -> None:
         # CPU kernels run before the call returns; on a GPU wait for every queued kernel.
         if self._last is not None and _device_kind(self.out_device) == "cuda":
-            tf.test.experimental.sync_devices()
+            sync = getattr(getattr(tf.test, "experimental", None), "sync_devices", None)
+            if sync is not None:
+                sync()
+            else:  # TensorFlow < 2.13: reading the last result back waits for the kernels that made it
+                self._last.numpy()
 
     def placement(self) -> Dict[str, Any]:
         actual = _device_kind(self.out_device) if self.out_device else "unloaded"

@@ -123,8 +123,8 @@ for a, xla in ((art, False), (art, True), (saved, False)):
     b.load(); b.build()
     out.append(b.output(x)); rec.append(b.placement()["tensorflow"])
 ref = np.abs(out[0]).max()
-print(json.dumps({"xla": float(np.abs(out[1] - out[0]).max() / ref), "saved": float(np.abs(out[2] - out[0]).max() / ref),
-                  "rec": rec}))
+print(json.dumps({"xla": float(np.abs(out[1] - out[0]).max() / ref),
+                  "saved": float(np.abs(out[2] - out[0]).max() / ref), "rec": rec}))
 """
     proc = subprocess.run([sys.executable, "-c", script, str(models_dir / keras_mnv1), str(tmp_path / "saved")],
                           capture_output=True, text=True)
