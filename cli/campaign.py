@@ -165,6 +165,10 @@ def run(plan: Plan, runner: Runner, results_root: Path, models_dir: Path, consol
             raise disk_full_stop(e, "campaign stopped after %d run(s); the run it cut short is not counted"
                                  % len(outcome.results), camp_dir) from None
         raise
+    finally:
+        close = getattr(runner, "close", None)  # the runner's fork servers live for this campaign only
+        if close is not None:
+            close()
     return outcome
 
 

@@ -4,8 +4,11 @@ A profile lives in images/NAME/device.yaml. Two derived names load too:
 - `HOST+ACCEL` (e.g. `rpi4+coral-usb`): an accelerator profile attached to a host's profile. The result is
   the host (arch, memory, cores, L4T) plus the accelerator's frameworks, placements, monitors, devices and
   price. An accelerator alone is listed but cannot run anything.
-- `NAME@emulated` (e.g. `rpi4@emulated`): the profile as seen from a bigger host that emulates it (P5 future
-  work): same images, CPU placements only, no device mounts or runtimes, host-readable monitors only.
+- `NAME@functional` (`NAME@emulated` is the older name of the same): the profile as seen from a bigger host
+  that runs the device's own images (under QEMU where the arch differs): CPU placements only, no device
+  mounts or runtimes, host-readable monitors only. It proves the image, runtime and model run; timings are QEMU's.
+- `NAME@ceiling`: the device's memory and core count around the emulating host's own native images (the host
+  profile's, e.g. host-cpu's, for each framework both have): memory ceilings are the device's, timings the host's.
 """
 
 import os
@@ -22,7 +25,10 @@ from .errors import InputError
 ROOT = Path(__file__).resolve().parent.parent
 # A lab keeps its own profiles (and lock) elsewhere with EDGEBENCH_IMAGES_DIR; default: the repository's.
 IMAGES_DIR = Path(os.environ.get("EDGEBENCH_IMAGES_DIR") or ROOT / "images")
-EMULATED = "@emulated"
+EMULATED = "@emulated"  # the older name of @functional, still read (results before emulation had modes)
+FUNCTIONAL = "@functional"
+CEILING = "@ceiling"
+EMULATION_SUFFIXES = {FUNCTIONAL: "functional", CEILING: "ceiling", EMULATED: "functional"}
 # Monitors that read only /proc and cgroups, so they work on any host (an emulating one too).
 HOST_MONITORS = tuple(m.name for m in registry.MONITORS.values() if m.host)  # kept on an emulated profile
 KNOWN_MONITORS = tuple(registry.MONITORS)
@@ -39,6 +45,9 @@ class FrameworkImage(Strict):
     placements: list[str] = ["cpu"]
     base: Optional[str] = Field(None, description="registry image to build FROM (e.g. an L4T base); default: the "
                                                   "offline Debian base of `edgebench images bootstrap-base`")
+    python: Optional[str] = Field(None, description="interpreter the local runner starts this framework's runs "
+                                  "with, relative to the repository root (e.g. .venv-mxnet/bin/python: MXNet needs "
+                                  "its own numpy); default: the host's")
 
 
 class MultiImage(FrameworkImage):
@@ -120,7 +129,8 @@ class Device(Strict):
     detect: Detect = Detect()
     price_usd: Optional[float] = Field(None, ge=0)
     price_source: str = ""
-    emulates: Optional[str] = Field(None, description="set on NAME@emulated: the device being emulated")
+    emulates: Optional[str] = Field(None, description="set on NAME@functional/@ceiling: the device being emulated")
+    emulation: Optional[Literal["functional", "ceiling"]] = Field(None, description="set with emulates: the mode")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Device":
@@ -158,10 +168,21 @@ def profile_path(name: str) -> Path:
     return IMAGES_DIR / name / "device.yaml"
 
 
+def split_emulation(name: str) -> tuple[str, Optional[str]]:
+    """('rpi4', 'ceiling') for rpi4@ceiling; (name, None) for a profile that is not an emulation."""
+    for suffix, mode in EMULATION_SUFFIXES.items():
+        if name.endswith(suffix):
+            return name[: -len(suffix)], mode
+    return name, None
+
+
 @cache
 def load(name: str) -> Device:
-    if name.endswith(EMULATED):
-        return emulated(load(name[: -len(EMULATED)]))
+    base, mode = split_emulation(name)
+    if mode == "functional":
+        return emulated(load(base), name[len(base):])
+    if mode == "ceiling":
+        return ceiling(load(base))
     if "+" in name:
         host, _, accel = name.partition("+")
         return attach(load(host), load(accel))
@@ -169,7 +190,7 @@ def load(name: str) -> Device:
     if not path.exists():
         known = ", ".join(names()) or "none"
         raise InputError(str(path), "device", "no device profile %r (known: %s; also HOST+ACCELERATOR and "
-                                              "NAME@emulated)" % (name, known))
+                                              "NAME@functional / NAME@ceiling)" % (name, known))
     data, node = yamlfile.load(path)
     dev = yamlfile.validate(Device, data, path, node)
     assert isinstance(dev, Device)
@@ -223,18 +244,67 @@ def attach(host: Device, accel: Device) -> Device:
                                                  "dev_nodes": union(host.detect.dev_nodes, accel.detect.dev_nodes)})})
 
 
-def emulated(dev: Device) -> Device:
-    """What runs of `dev` look like on an emulating host: CPU only, nothing of the device's hardware."""
+def emulated(dev: Device, suffix: str = FUNCTIONAL) -> Device:
+    """Functional emulation: `dev`'s own images on an emulating host, CPU only, nothing of its hardware."""
     # Images that need a GPU runtime (L4T images load the host's CUDA through the nvidia runtime even for
     # CPU work) cannot run on an emulating host at all.
     gpu_bound = bool(dev.container.runtime or dev.container.gpus)
     frameworks = {fw: img.model_copy(update={"placements": ["cpu"]}) for fw, img in dev.frameworks.items()
                   if "cpu" in img.placements and not gpu_bound}
     return dev.model_copy(update={
-        "name": dev.name + EMULATED, "description": "%s, emulated (QEMU where the arch differs; limits from the "
-                                                   "profile; timings are not the device's)" % dev.description,
-        "emulates": dev.name, "accelerators": [], "power_modes": [], "frameworks": frameworks, "edgetpus": 0,
+        "name": dev.name + suffix, "description": "%s, functional emulation (its own images, QEMU where the arch "
+                                                 "differs; timings are not the device's)" % dev.description,
+        "emulates": dev.name, "emulation": "functional", "accelerators": [], "power_modes": [],
+        "frameworks": frameworks, "edgetpus": 0,
         "images": {k: v for k, v in dev.images.items() if all(f in frameworks for f in v.frameworks)},
         "monitors": [m for m in dev.monitors if m in HOST_MONITORS] or ["psutil"],
         "container": ContainerSettings(user=dev.container.user), "price_usd": None, "price_source": "",
         "detect": Detect(fallback=True)})
+
+
+def host_profile(arch: str) -> Device:
+    """The profile of a plain host of `arch` (kind host, the detect fallback, no GPU runtime): whose native
+    images ceiling emulation runs. InputError when there is none."""
+    for n in names():
+        d = load(n)
+        if d.kind == "host" and d.arch == arch and d.detect.fallback and not (d.container.runtime or d.container.gpus):
+            return d
+    raise InputError(str(IMAGES_DIR), "device", "no host profile for %s hosts (kind: host, detect.fallback: true, "
+                                                "no GPU runtime) to take ceiling-mode images from" % arch)
+
+
+def ceiling(dev: Device) -> Device:
+    """Ceiling emulation: `dev`'s memory and cores around this host's own CPU images (those of the host
+    profile of this machine's arch), for the frameworks both have. The device's GPU, accelerators, L4T,
+    power modes and monitors are gone: only what memory accounting sees of it is left."""
+    import platform
+
+    machine = platform.machine().lower()  # as images.host_arch (which imports this module)
+    host = host_profile({"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine))
+    frameworks = {fw: img.model_copy(update={"placements": ["cpu"]}) for fw, img in host.frameworks.items()
+                  if fw in dev.frameworks and "cpu" in img.placements}
+    return dev.model_copy(update={
+        "name": dev.name + CEILING, "emulates": dev.name, "emulation": "ceiling", "arch": host.arch, "arches": [],
+        "description": "%s, ceiling emulation (its memory and cores around %s's images: timings are the host's "
+                       "CPU)" % (dev.description, host.name),
+        "l4t": None, "accelerators": [], "power_modes": [], "frameworks": frameworks, "edgetpus": 0,
+        "images": {k: v for k, v in host.images.items() if all(f in frameworks for f in v.frameworks)},
+        "monitors": [m for m in host.monitors if m in HOST_MONITORS] or ["psutil"],
+        "container": ContainerSettings(user=host.container.user), "price_usd": None, "price_source": "",
+        "detect": Detect(fallback=True)})
+
+
+def caveats(target: Device) -> list[str]:
+    """What an emulation of `target` on a CPU host cannot see."""
+    out = []
+    if target.l4t is not None or target.container.runtime or target.container.gpus:
+        out.append("%s's GPU shares its RAM: CUDA/TensorRT buffers count against the same memory there and are "
+                   "absent here (CPU images), so the device's real ceiling is lower than these figures"
+                   % target.name)
+    accel = list(target.accelerators)
+    if accel:
+        out.append("accelerators absent (%s): their runtimes, delegates and buffers are not in these figures"
+                   % ", ".join(accel))
+    out.append("the device's own OS, desktop and other processes are not counted: only the container's memory as "
+               "its cgroup accounts it (RSS and page cache)")
+    return out

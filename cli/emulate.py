@@ -1,12 +1,20 @@
-"""Device emulation (P5's future work): a device's images on a bigger host, under the device's limits.
+"""Device emulation (P5's future work): a device seen from a bigger host, in one of two modes named for
+what their figures mean.
 
-`bench --emulate` runs DEVICE's own images (through QEMU where the host's architecture differs) with the
-device's memory as the container's memory limit (no swap unless the cell asks for some) and its core
-count as the CPU limit. What this shows honestly: memory ceilings (which models and batch sizes OOM on
-a 4 GB board) and whether a stack runs at all. What it cannot show: the device's speed (QEMU and a
-different CPU), its GPU or accelerators, its power. So every emulated run is labelled twice, in its
-device (`NAME@emulated`) and in its labels (`emulated: NAME`), and both change its run id: an emulated
-result can never be mistaken for, or resumed as, a real one.
+- `ceiling` (the default of `bench --emulate`): this host's own native images (the host profile's, e.g.
+  host-cpu's, for each framework the device has) under the device's memory, swap and CPU count. Memory
+  ceilings, OOM levels and swap behaviour are the device's to the extent cgroup memory accounting is (the
+  same runtime and model allocate the same memory on either CPU architecture, give or take the
+  allocator); timings are this host's CPU, never the device's. This answers P5's question ("which
+  models and batch sizes fit a 4 GB board") at native speed.
+- `functional`: the device's own images (through QEMU user emulation where the arch differs) under the
+  same limits. It proves the image, its runtime and the model run on that architecture; its timings
+  are QEMU's (a Pi 4 cell in tens of ms takes seconds), so reports show them only as "ran: ok".
+
+Every emulated run is labelled three ways: its device (`NAME@ceiling` / `NAME@functional`), its labels
+(`emulated: NAME`, `emulation: MODE`) and so its run id: emulated runs of different modes and real runs
+never share a cell or an id, and never resume one another. cli/analysis/speed.py decides how their
+timings are shown.
 """
 
 import dataclasses
@@ -20,38 +28,63 @@ from .detect import Facts
 from .devices import Device
 from .plan import Plan, PlannedRun
 
-LABEL = "emulated"
+LABEL = "emulated"  # label: the device emulated
+MODE_LABEL = "emulation"  # label: the mode
+MODES = ("ceiling", "functional")
+DEFAULT_MODE = "ceiling"
+SUFFIX = {"ceiling": devices.CEILING, "functional": devices.FUNCTIONAL}
 
 
 @dataclass
 class Emulation:
     target: Device  # the real profile
-    device: Device  # NAME@emulated
+    device: Device  # NAME@ceiling or NAME@functional
     memory_mb: Optional[int]
     cpus: Optional[float]
     notes: list[str] = field(default_factory=list)
+    mode: str = DEFAULT_MODE
 
 
-def prepare(name: str, facts: Facts) -> tuple[Optional[Emulation], list[str]]:
-    """The emulation of device `name` on this host, or the reasons it cannot be done here."""
-    base = name[: -len(devices.EMULATED)] if name.endswith(devices.EMULATED) else name
+def prepare(name: str, facts: Facts, mode: str = DEFAULT_MODE) -> tuple[Optional[Emulation], list[str]]:
+    """The emulation of device `name` in `mode` on this host, or the reasons it cannot be done here."""
+    base, _ = devices.split_emulation(name)
+    if mode not in MODES:
+        return None, ["unknown emulation mode %r: expected ceiling or functional" % mode]
     target = devices.load(base)
-    dev = devices.load(base + devices.EMULATED)
     problems: list[str] = []
     notes: list[str] = []
     if target.kind == "accelerator":
-        problems.append("%s is an accelerator; emulate its host instead (e.g. rpi4)" % base)
-    if not dev.frameworks:
-        problems.append("%s cannot be emulated: its images need %s and the device's own libraries even on the "
-                        "CPU (%s). Emulation bounds CPU images only: rpi4, rpi5, odroid-n2, coral-devboard's CPU "
-                        "placement" % (base, "the nvidia runtime" if target.container.runtime else "a GPU",
-                                       ", ".join(target.frameworks) or "no frameworks"))
-    why = images.can_run_arch(dev.arch)
-    if why:
-        problems.append("%s images are %s: %s" % (base, dev.arch, why))
-    elif dev.arch != facts.arch:
-        notes.append("%s binaries run under QEMU user emulation on this %s host: timings are QEMU's, not %s's"
-                     % (dev.arch, facts.arch, base))
+        return None, ["%s is an accelerator; emulate its host instead (e.g. rpi4)" % base]
+    if mode == "functional":
+        dev = devices.load(base + devices.FUNCTIONAL)
+        if not dev.frameworks:
+            problems.append("%s cannot be emulated functionally: its images need %s and the device's own libraries "
+                            "even on the CPU (%s). Functional emulation runs CPU images only: rpi4, rpi5, odroid-n2, "
+                            "coral-devboard's CPU placement; `--emulate ceiling` still bounds its memory"
+                            % (base, "the nvidia runtime" if target.container.runtime else "a GPU",
+                               ", ".join(target.frameworks) or "no frameworks"))
+        why = images.can_run_arch(dev.arch)
+        if why:
+            problems.append("%s images are %s: %s" % (base, dev.arch, why))
+        elif dev.arch != facts.arch:
+            notes.append("functional mode: %s binaries run under QEMU user emulation on this %s host: they prove the "
+                         "image, runtime and model run; timings are QEMU's, not %s's (reports show them as ran: ok)"
+                         % (dev.arch, facts.arch, base))
+        else:
+            notes.append("functional mode: %s's own images, natively on this %s host; timings are this host's CPU"
+                         % (base, facts.arch))
+    else:
+        dev = devices.load(base + devices.CEILING)
+        host = devices.host_profile(dev.arch)
+        if not dev.frameworks:
+            problems.append("%s has no framework this host's profile %s has images for (%s has %s; %s has %s)"
+                            % (base, host.name, base, ", ".join(target.frameworks) or "none", host.name,
+                               ", ".join(host.frameworks) or "none"))
+        notes.append("ceiling mode: %s's frameworks run in this host's own images (%s's: %s) under %s's memory and "
+                     "cores: memory ceilings and OOM levels are %s's to the extent memory accounting is; timings "
+                     "are this host's CPU, not %s's" % (base, host.name, ", ".join(sorted(dev.frameworks)) or "none",
+                                                        base, base, base))
+        notes += ["ceiling mode cannot see: %s" % c for c in devices.caveats(target)]
     memory = target.memory_mb
     if memory and facts.memory_mb and facts.memory_mb < memory:
         problems.append("this host has %d MiB; emulating %s needs at least its %d MiB"
@@ -63,7 +96,7 @@ def prepare(name: str, facts: Facts) -> tuple[Optional[Emulation], list[str]]:
         cpus = float(facts.cpu_cores)
     if problems:
         return None, problems
-    return Emulation(target=target, device=dev, memory_mb=memory, cpus=cpus, notes=notes), []
+    return Emulation(target=target, device=dev, memory_mb=memory, cpus=cpus, notes=notes, mode=mode), []
 
 
 def limits_for(spec: RunSpec, emu: Emulation) -> Limits:
@@ -81,9 +114,14 @@ def limits_for(spec: RunSpec, emu: Emulation) -> Limits:
     return Limits(memory_mb=memory, memory_swap_mb=memsw, swappiness=lim.swappiness, cpus=cpus)
 
 
+def labels_for(emu: Emulation) -> dict[str, str]:
+    return {LABEL: emu.target.name, MODE_LABEL: emu.mode}
+
+
 def spec_for(spec: RunSpec, emu: Emulation) -> RunSpec:
     labels = dict(spec.labels)
-    labels[LABEL] = emu.target.name
+    labels.update(labels_for(emu))
+    # the image is the plan's: built for emu.device, so the host's own in ceiling mode
     return dataclasses.replace(spec, device=emu.device.name, limits=limits_for(spec, emu), labels=labels)
 
 
@@ -92,6 +130,6 @@ def apply(plan: Plan, emu: Emulation) -> Plan:
     runs = []
     for r in plan.runs:
         spec = spec_for(r.spec, emu)
-        cell = dict(r.cell, **{LABEL: emu.target.name})
+        cell = dict(r.cell, **labels_for(emu))
         runs.append(PlannedRun(spec=spec, artifact=r.artifact, estimate_s=r.estimate_s, cell=cell))
     return dataclasses.replace(plan, runs=runs, device=emu.device)

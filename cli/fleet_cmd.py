@@ -135,7 +135,8 @@ def refuse(name: str, problems: list[str], facts: detect.Facts) -> None:
         err.print("  - %s" % p, highlight=False)
     best = detect.best(facts)
     err.print("This machine looks like %s. Run with DEVICE=%s, or pass --emulate (make bench EMULATE=1) to "
-              "run %s's images here under its memory and CPU limits, labelled emulated."
+              "emulate %s here under its memory and CPU limits (ceiling mode; --emulate functional runs its own "
+              "images under QEMU), labelled emulated."
               % (best.device if best else "no known profile", best.device if best else "...", name), highlight=False)
     raise typer.Exit(EXIT_INPUT)
 
@@ -144,9 +145,13 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
                                                   "rpi4+coral-usb")],
               matrix: Annotated[Path, typer.Option(help="matrix file")] = Path("matrices/smoke.yaml"),
               build: Annotated[bool, typer.Option(help="build the images here instead of pulling them")] = False,
-              emulate_: Annotated[bool, typer.Option(
-                  "--emulate", help="run DEVICE's images on this bigger host, under DEVICE's memory and CPU limits "
-                                    "(results labelled emulated)")] = False,
+              emulate_: Annotated[Optional[str], typer.Option(
+                  "--emulate", metavar="ceiling|functional",
+                  help="emulate DEVICE on this bigger host under its memory and CPU limits. ceiling (make bench "
+                       "EMULATE=1): this host's own images, for memory ceilings and OOM levels (timings: host CPU); "
+                       "functional: DEVICE's own images under QEMU, proving they run (timings: QEMU's, not shown as "
+                       "speed)")
+              ] = None,
               registry: Annotated[Optional[str], typer.Option(
                   envvar="EDGEBENCH_REGISTRY", help="where prebuilt images are pulled from (default: the registry "
                   "images.lock names, else %s)" % DEFAULT_REGISTRY)] = None,
@@ -163,7 +168,7 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     facts = detect.gather()
     emu = None
     if emulate_:
-        emu, problems = emulate.prepare(device, facts)
+        emu, problems = emulate.prepare(device, facts, emulate_)
         if emu is None:
             for msg in problems:
                 err.print("[red]cannot emulate:[/] %s" % msg, highlight=False)
@@ -198,7 +203,8 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     def record(outcome: campaign.Outcome) -> None:
         write_json(str(outcome.dir / "bench.json"), {
             "device": device, "run_device": run_device, "emulated": emu is not None,
-            "emulation_notes": emu.notes if emu else [], "facts": facts.to_dict(), "images": got,
+            "emulation": emu.mode if emu else None, "emulation_notes": emu.notes if emu else [],
+            "facts": facts.to_dict(), "images": got,
             "power_mode": power_mode(), "matrix": str(matrix), "runner": runner})
 
     try:
@@ -213,14 +219,15 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
     md = str(report.out_dir / "report.md")
     if as_json:
         emit_json({"campaign": str(outcome.dir.resolve()), "device": run_device, "emulated": emu is not None,
-                   "runs": len(outcome.results), "unexpected": len(outcome.unexpected), "report": md})
+                   "emulation": emu.mode if emu else None, "runs": len(outcome.results),
+                   "unexpected": len(outcome.unexpected), "report": md})
     else:
         from .report import render
 
         out.print(render(report))
         out.print("%s on %s%s: %d runs, %d unexpected; report %s" % (
-            p.matrix.name, run_device, " (EMULATED)" if emu else "", len(outcome.results), len(outcome.unexpected),
-            md), highlight=False)
+            p.matrix.name, run_device, " (EMULATED, %s mode)" % emu.mode if emu else "", len(outcome.results),
+            len(outcome.unexpected), md), highlight=False)
     raise typer.Exit(done.code)
 
 
@@ -280,9 +287,12 @@ def bake_files_cmd(out_dir: Annotated[Path, typer.Option("--out")] = Path("build
 
 
 @fleet_app.command("merge")
-def merge_cmd(paths: list[Path], out_dir: Annotated[Path, typer.Option("--out")] = Path("build/fleet-report")) -> None:
+def merge_cmd(paths: list[Path], out_dir: Annotated[Path, typer.Option("--out")] = Path("build/fleet-report"),
+              show_emulated_speed: Annotated[bool, typer.Option(
+                  help="show functional emulation's QEMU timings in the throughput table too (marked QEMU)")
+              ] = False) -> None:
     """One cross-device report from campaign folders (bench artifacts of several devices)."""
-    md = merge(paths, out_dir)
+    md = merge(paths, out_dir, show_emulated=show_emulated_speed)
     out.print(str(md))
 
 
@@ -293,10 +303,39 @@ def campaigns_under(paths: list[Path]) -> list[Path]:
     return sorted(set(found))
 
 
-def merge(paths: list[Path], out_dir: Path) -> Path:
-    """Each campaign's own report, plus summary.csv of all cells with their device and report.md on top."""
+def _device_column(dev: str, table: Any, show_emulated: bool) -> str:
+    """A device's column head in the throughput table: whose timings its numbers are."""
+    from .analysis import speed
+
+    mode = speed.mode_of({"device": dev})
+    return dev if not mode else "%s (%s)" % (dev, speed.timing_text(mode, not speed.hidden(mode, show_emulated)))
+
+
+def _throughput(table: Any, keys: list[str], value: str, show_emulated: bool) -> list[str]:
+    """Throughput per cell and device; functional emulation's hidden QEMU timings read "ran: ok"."""
+    pivot = table.pivot_table(index=keys, columns="device_profile", values=value, aggfunc="median", dropna=False)
+    ok = table.pivot_table(index=keys, columns="device_profile", values="ok", aggfunc="sum", dropna=False)
+    pivot = pivot.reindex(index=ok.index, columns=ok.columns)
+    heads = [_device_column(str(c), table, show_emulated) for c in pivot.columns]
+    lines = ["", "## Throughput (inferences/s, median of runs) per device", "",
+             "Emulated devices are marked: NAME@ceiling numbers are this host's CPU, NAME@functional ones QEMU's "
+             "(\"ran: ok\" unless --show-emulated-speed); neither is the device's speed.", "",
+             "| %s | %s |" % (" | ".join(keys), " | ".join(heads)), "|%s" % ("---|" * (len(keys) + len(heads)))]
+    for idx, row in pivot.iterrows():
+        if row.isna().all() and not (ok.loc[idx] > 0).any():
+            continue
+        idx_t = idx if isinstance(idx, tuple) else (idx,)
+        cells = ["%.2f" % v if v == v else ("ran: ok" if ok.loc[idx, c] > 0 else "-") for c, v in row.items()]
+        lines.append("| %s | %s |" % (" | ".join(str(i) for i in idx_t), " | ".join(cells)))
+    return lines
+
+
+def merge(paths: list[Path], out_dir: Path, show_emulated: bool = False) -> Path:
+    """Each campaign's own report, plus summary.csv of all cells with their device and report.md on top.
+    Emulated campaigns' timings are marked (host CPU) or left out (QEMU), and never priced."""
     import pandas as pd
 
+    from .analysis import speed
     from .report import build_report, fleet
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -305,7 +344,7 @@ def merge(paths: list[Path], out_dir: Path) -> Path:
     for camp in campaigns_under(paths):
         info = store.read_campaign_file(camp)
         dev = (info.get("device") or {}).get("name") or "?"
-        data = build_report(camp)
+        data = build_report(camp, show_emulated=show_emulated)
         s = data.summary.copy()
         s.insert(0, "campaign", camp.name)
         s.insert(0, "device_profile", dev)
@@ -315,7 +354,8 @@ def merge(paths: list[Path], out_dir: Path) -> Path:
         device_rows.append({"device_profile": dev, "campaign": camp.name, "runs": len(data.runs), "price_usd": cost.usd,
                             "price_source": cost.source, "price_date": cost.date, "report": str(data.out_dir)})
         counts = ", ".join("%d %s" % (v, k) for k, v in sorted(data.counts.items()))
-        lines.append("| %s%s | %s | %d | %s | %s |" % (dev, " (emulated)" if "@emulated" in dev else "", camp.name,
+        mode = speed.mode_of({"device": dev})
+        lines.append("| %s%s | %s | %d | %s | %s |" % (dev, " (emulated, %s mode)" % mode if mode else "", camp.name,
                                                        len(data.runs), counts, data.out_dir / "report.md"))
     if not frames:
         raise InputError(", ".join(str(p) for p in paths), "", "no campaign folders (campaign.json) found")
@@ -324,15 +364,9 @@ def merge(paths: list[Path], out_dir: Path) -> Path:
     keys = [k for k in ("model", "framework", "precision", "batch_size") if k in table.columns]
     value = "throughput_ips_median_of_runs"
     if keys and value in table.columns:
-        pivot = table.pivot_table(index=keys, columns="device_profile", values=value, aggfunc="median")
-        lines += ["", "## Throughput (inferences/s, median of runs) per device", "",
-                  "| %s | %s |" % (" | ".join(keys), " | ".join(str(c) for c in pivot.columns)),
-                  "|%s" % ("---|" * (len(keys) + len(pivot.columns)))]
-        for idx, row in pivot.iterrows():
-            idx_t = idx if isinstance(idx, tuple) else (idx,)
-            lines.append("| %s | %s |" % (" | ".join(str(i) for i in idx_t),
-                                          " | ".join("-" if v != v else "%.2f" % v for v in row)))
-    cp = fleet.cost_performance(table)
+        lines += _throughput(table, keys, value, show_emulated)
+    real = [not speed.mode_of({"device": d}) for d in table["device_profile"]]
+    cp = fleet.cost_performance(table[real])  # an emulated device has no speed of its own to price
     cp.to_csv(out_dir / "cost_performance.csv", index=False)
     lines += fleet.markdown(cp)
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

@@ -58,6 +58,11 @@ class Cell(BaseModel):
     sync_granularity_s: Optional[float] = Field(None, gt=0)
     sync_max_s: Optional[float] = Field(None, gt=0)
     skew_limit_s: Optional[float] = Field(None, gt=0)
+    cudnn_autotune: Optional[bool] = Field(None, description="mxnet: MXNET_CUDNN_AUTOTUNE_DEFAULT (P3 turned it off "
+                                           "on the Nano); unset: MXNet's default (on)")
+    hybridize: Optional[bool] = Field(None, description="mxnet: hybridise the Gluon net (default true)")
+    # fresh: a new interpreter per run; forked: a child of a server that imported the runtime once (README).
+    process: Optional[Literal["fresh", "forked"]] = None
 
     @field_validator("input_shape")
     @classmethod

@@ -16,7 +16,7 @@ from edgebench.suite import registry
 from edgebench.suite.nets import zoo
 from rich.table import Table
 
-from . import artifacts
+from . import artifacts, model_defs, models_info
 from .console import JsonOpt, err, out
 from .console import emit_json as _emit
 from .errors import InputError
@@ -93,31 +93,40 @@ def list_cmd(models: ModelsDir = artifacts.DEFAULT_DIR, as_json: JsonOpt = False
 
 @models_app.command("info")
 def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000, seed: SeedOpt = 0,
-             framework: Annotated[str, typer.Option(
-                 "--framework", help="torch (torchvision nets); tflite counts the Keras application its TFLite is "
-                                     "made from (names in Keras applications)")] = "torch",
-             layers: Annotated[bool, typer.Option("--layers", help="one row per layer")] = False,
-             as_json: JsonOpt = False) -> None:
-    """FLOPs and MACs (both, labelled), parameters, per layer with --layers; P5's formulas."""
-    if framework not in registry.FRAMEWORKS:
-        raise InputError("--framework", "framework", "expected one of %s, got %r"
-                         % (", ".join(sorted(registry.FRAMEWORKS)), framework))
-    _check_model(model, framework)
-    shape = _shape(input, model, framework)
-    info = suite_call(["info", "--model", model, "--input", ",".join(map(str, shape)),
-                       "--num-classes", str(num_classes), "--seed", str(seed), "--framework", framework])
+             framework: Annotated[Optional[str], typer.Option(
+                 "--framework", help="one of %s (keras, gluon: aliases); default: all side by side, each "
+                                     "framework's own definition" % ", ".join(model_defs.FRAMEWORKS))] = None,
+             layers: Annotated[bool, typer.Option("--layers", help="one row per layer (with --framework)")] = False,
+             models: ModelsDir = artifacts.DEFAULT_DIR, as_json: JsonOpt = False) -> None:
+    """FLOPs and MACs (both, labelled), parameters, per layer with --layers; P5's formulas.
+
+    Without --framework: one row per framework, each counting its own definition (torchvision, Keras
+    applications, Gluon model zoo), with the known differences in the notes column; onnxruntime's and
+    TensorRT's count the ONNX file itself when the artefact cache (--models) has it at this shape."""
+    shape = _shape(input, model) if input is not None else None
+    if framework is None:
+        if layers:
+            raise InputError("--layers", "layers", "per-layer rows need one --framework")
+        _print_side_by_side(models_info.side_by_side(model, shape, num_classes, seed, models), as_json)
+        return
+    fw = models_info.framework_of(framework)
+    if fw in ("torch", "onnxruntime", "tensorrt") and "+" in model:
+        _check_model(model, fw)
+    info = models_info.single(model, fw, shape, num_classes, seed, models)
     if not layers:
         info.pop("layers", None)
     if as_json:
         _emit(info)
         return
-    out.print("[bold]%s[/] input %s, %d classes, counted on %s" % (model, "x".join(map(str, shape)), num_classes,
-                                                                  info.get("source", "torchvision")))
+    out.print("[bold]%s[/] on %s: %s (%s), input %s, %d classes" % (
+        model, fw, info["definition"], info["how"], "x".join(map(str, info["input_shape"])), num_classes))
     out.print("  MACs   %.4f G  (multiply-accumulates = torchvision's \"GFLOPS\")" % info["gmacs"])
     out.print("  FLOPs  %.4f G  (= 2 x MACs)" % info["gflops"])
     out.print("  params %d (%.2f M)" % (info["params"], info["params"] / 1e6))
     if "params_keras" in info:
         out.print("  params %d with BatchNorm's moving statistics (Keras count_params)" % info["params_keras"])
+    if "params_all" in info:
+        out.print("  params %d with BatchNorm's running statistics (Gluon collect_params)" % info["params_all"])
     if info.get("published_gmacs") is not None:
         pub = info["published_gmacs"]
         out.print("  torchvision published %.2f GMACs (ours %+.1f%%)" % (pub, 100 * (info["gmacs"] / pub - 1)))
@@ -125,6 +134,8 @@ def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000,
         p = info["pruning"]
         out.print("  pruned (%s): %.1f%% of FLOPs removed (target %.0f%%)"
                   % (p["importance"], 100 * p["achieved_flops_share"], 100 * p["target_flops_share"]))
+    if info.get("note"):
+        out.print("  note: %s" % info["note"])
     out.print("  convention: %s" % info["convention"])
     if layers:
         table = Table()
@@ -135,6 +146,26 @@ def info_cmd(model: str, input: InputOpt = None, num_classes: ClassesOpt = 1000,
                 table.add_row(r["name"], r["type"], "x".join(map(str, r["output_shape"] or [])), str(r["macs"]),
                               str(r["flops"]), str(r["params"]))
         out.print(table)
+
+
+def _print_side_by_side(res: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _emit(res)
+        return
+    table = Table(title="%s: each framework's own definition, %d classes" % (res["model"], res["num_classes"]))
+    for col in ("framework", "definition", "input", "GMACs", "GFLOPs", "params (M)", "vs torchvision", "notes"):
+        table.add_column(col, overflow="fold")
+    for r in res["rows"]:
+        if not r["counted"]:
+            table.add_row(r["framework"], r["definition"] or "-", "", "", "", "", "", r["note"])
+            continue
+        vs = r.get("vs_torchvision")
+        table.add_row(r["framework"], "%s (%s)" % (r["definition"], r["how"]), "x".join(map(str, r["input_shape"])),
+                      "%.3f" % r["gmacs"], "%.3f" % r["gflops"], "%.3f" % (r["params"] / 1e6),
+                      "MACs %+.1f%%, params %+d" % (100 * vs["macs"], vs["params"]) if vs else "",
+                      r["note"])
+    out.print(table)
+    out.print("params: trainable weights (torch's parameters()); convention: %s" % res["convention"])
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="onnx, tflite, torch or edgetpu (INT8 TFLite compiled by "

@@ -209,16 +209,17 @@ def _check_device_name(name: str, path: Path, node: Any, from_matrix: bool) -> N
     known = devices.names()
 
     def unknown(n: str) -> list[str]:
-        if n.endswith(devices.EMULATED):
-            return unknown(n[: -len(devices.EMULATED)])
+        base, mode = devices.split_emulation(n)
+        if mode is not None:
+            return unknown(base)
         if "+" in n:
             return [u for part in n.split("+", 1) for u in unknown(part)]
         return [] if n in known else [n]
 
     bad = unknown(name)
     if bad:
-        msg = "no device profile %r (known: %s; also HOST+ACCELERATOR and NAME%s)" % (
-            bad[0], ", ".join(known) or "none", devices.EMULATED)
+        msg = "no device profile %r (known: %s; also HOST+ACCELERATOR, NAME%s and NAME%s)" % (
+            bad[0], ", ".join(known) or "none", devices.FUNCTIONAL, devices.CEILING)
         if from_matrix:
             raise InputError(str(path), "device", msg, yamlfile.line_of(node, ["device"]))
         raise InputError("--device", "", msg)
@@ -290,6 +291,8 @@ def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: device
              campaign: str) -> PlannedRun:
     shape = streams.input_shape(cell.get("input_shape"), cell["model"], cell["framework"])
     kw = {k: v for k, v in cell.items() if k in CELL_KEYS and k not in _LIMIT_KEYS and k != "input_shape"}
+    if cell["framework"] != "mxnet":  # MXNet-only settings stay out of other runtimes' specs (and their run ids)
+        kw = {k: v for k, v in kw.items() if k not in ("cudnn_autotune", "hybridize")}
     if "monitors" in kw:
         kw["monitors"] = tuple(kw["monitors"])
     limits = Limits(**{k: cell[k] for k in _LIMIT_KEYS if k in cell})

@@ -46,6 +46,7 @@ group "ci" {
     "coral-devboard-tflite",
     "coral-usb-tflite",
     "coral-usb-x4-tflite",
+    "host-cpu-mxnet",
     "host-cpu-onnxruntime",
     "host-cpu-tensorflow",
     "host-cpu-tflite",
@@ -84,6 +85,15 @@ group "on-device" {
   ]
 }
 
+# No aarch64 mxnet wheel on PyPI: these build only with MXNET_WHEEL_URL and MXNET_WHEEL_SHA256 set (a bake
+# override or the lock), and refuse with that message otherwise.
+group "needs-wheel" {
+  targets = [
+    "rpi4-mxnet",
+    "rpi5-mxnet",
+  ]
+}
+
 group "default" {
   targets = ["ci"]
 }
@@ -107,6 +117,13 @@ target "coral-usb-x4-tflite" {
   dockerfile = "images/coral-devboard/tflite.Dockerfile"
   platforms  = ["linux/arm64", "linux/amd64"]
   tags       = ["${REGISTRY}/edgebench-coral-usb-tflite:${VERSION}"]
+}
+
+target "host-cpu-mxnet" {
+  inherits   = ["_common"]
+  dockerfile = "images/host-cpu/mxnet.Dockerfile"
+  platforms  = ["linux/amd64"]
+  tags       = ["${REGISTRY}/edgebench-host-cpu-mxnet:${VERSION}"]
 }
 
 target "host-cpu-onnxruntime" {
@@ -221,6 +238,14 @@ target "odroid-n2-torch" {
   tags       = ["${REGISTRY}/edgebench-odroid-n2-torch:${VERSION}"]
 }
 
+# rpi4 shares the Debian arm64 MXNet Dockerfile with rpi5 (group needs-wheel).
+target "rpi4-mxnet" {
+  inherits   = ["_common"]
+  dockerfile = "images/rpi5/mxnet.Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-rpi4-mxnet:${VERSION}"]
+}
+
 target "rpi4-onnxruntime" {
   inherits   = ["_common"]
   dockerfile = "images/rpi4/onnxruntime.Dockerfile"
@@ -234,6 +259,13 @@ target "rpi4-tflite" {
   dockerfile = "images/rpi5/tflite.Dockerfile"
   platforms  = ["linux/arm64"]
   tags       = ["${REGISTRY}/edgebench-rpi4-tflite:${VERSION}"]
+}
+
+target "rpi5-mxnet" {
+  inherits   = ["_common"]
+  dockerfile = "images/rpi5/mxnet.Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-rpi5-mxnet:${VERSION}"]
 }
 
 target "rpi5-onnxruntime" {

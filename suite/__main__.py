@@ -1,4 +1,4 @@
-"""python -m edgebench.suite run SPEC.json OUTDIR [--models DIR] | env | backends"""
+"""python -m edgebench.suite run SPEC.json OUTDIR [--models DIR] | serve FRAMEWORK SOCKET | env | backends"""
 
 import argparse
 import json
@@ -7,7 +7,7 @@ import sys
 from typing import List, Optional
 
 from . import backends, env, monitors
-from .spec import RunSpec, SchemaError, load_json
+from .spec import RunSpec, SchemaError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -27,6 +27,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p_exp.add_argument("--num-classes", type=int, default=1000)
     p_exp.add_argument("--seed", type=int, default=0)
     p_exp.add_argument("--opset", type=int, default=17)
+    p_srv = sub.add_parser("serve", help="import FRAMEWORK once, then fork a fresh child per run asked on SOCKET")
+    p_srv.add_argument("framework")
+    p_srv.add_argument("socket", help="Unix socket path to bind; the first connection is the host's")
+    p_srv.add_argument("--no-runtime", action="store_true",
+                       help="import the suite only; each child imports the runtime itself")
     sub.add_parser("env", help="print this environment as JSON")
     sub.add_parser("backends", help="print which backends and monitors can run here, as JSON")
     args = parser.parse_args(argv)
@@ -40,6 +45,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 "monitors": {n: monitors.probe(n) or "ok" for n in monitors.names()}}
         print(json.dumps(info, indent=2, sort_keys=True))
         return EXIT_OK
+    if args.cmd == "serve":
+        from . import forkserver
+
+        return forkserver.main(args.framework, args.socket, runtime=not args.no_runtime)
     if args.cmd == "export":
         try:
             from .artefacts.export import main_export
@@ -50,16 +59,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.cmd != "run":
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        spec = RunSpec.from_dict(load_json(args.spec), source=args.spec)
-    except (OSError, ValueError) as e:
-        sys.stderr.write("edgebench.suite: cannot read spec: %s\n" % e)
-        return EXIT_BAD_INPUT
-    from .harness import run
+    from .harness import run_file
 
-    result = run(spec, args.outdir, args.models)
-    sys.stderr.write("edgebench.suite: %s %s %s\n" % (result.run_id, result.status, result.reason))
-    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+    return run_file(args.spec, args.outdir, args.models)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Writes OUTDIR/{result.json, samples.jsonl, monitor.jsonl, env.json} atomically; 
 Whatever was measured before a failure is kept in the result.
 """
 
+import json
 import logging
 import os
 import signal
@@ -19,13 +20,14 @@ from .backends.base import BackendUnavailable
 from .fsutil import write_json, write_jsonl
 from .monitors.base import Monitor, MonitorUnavailable
 from .monitors.psutil_monitor import process_memory
-from .spec import Phase, RunResult, RunSpec, SchemaError
+from .spec import Phase, RunResult, RunSpec, SchemaError, load_json
 from .timing import noise_check, summarize
 from .workloads.base import timed_loop
 
-__all__ = ["run", "timed_loop"]
+__all__ = ["run", "run_file", "timed_loop"]
 
 log = logging.getLogger("edgebench.suite")
+_T0_WALL = 0.0  # when run() began (time.time()), for the process's start-up time
 
 
 class Terminated(Exception):
@@ -59,6 +61,8 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     The harness owns phases, monitors, env capture and writing; the workload (suite/workloads) decides how
     inferences are driven: every copy is created in import, loaded in load, built in build, warmed up in
     warmup, and measured in measure."""
+    global _T0_WALL
+    _T0_WALL = time.time()
     if not os.path.isdir(outdir):
         os.makedirs(outdir)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -119,6 +123,19 @@ def run(spec: RunSpec, outdir: str, models_dir: Optional[str] = None) -> RunResu
     return _finish(spec, outdir, result, phases, running, work, env_start, bound_before)
 
 
+def run_file(spec_path: str, outdir: str, models_dir: Optional[str]) -> int:
+    """`python -m edgebench.suite run`: read the spec, run it; 0 ok, 1 any other outcome, 2 an unreadable spec.
+    A fork server's child calls it too, so both process modes take the same path."""
+    try:
+        spec = RunSpec.from_dict(load_json(spec_path), source=spec_path)
+    except (OSError, ValueError) as e:
+        sys.stderr.write("edgebench.suite: cannot read spec: %s\n" % e)
+        return 2
+    result = run(spec, outdir, models_dir)
+    sys.stderr.write("edgebench.suite: %s %s %s\n" % (result.run_id, result.status, result.reason))
+    return 0 if result.status == "ok" else 1
+
+
 def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
             running: List[Monitor], work: Optional[workloads.Workload],
             env_start: Dict[str, Any], bound_before: Dict[str, Any]) -> RunResult:
@@ -135,6 +152,7 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
             row["monitor"] = m.name
             mon_rows.append(row)
     result.phases = phases.done
+    result.process = _process(phases.done)
     if work is not None:
         try:
             work.fill(result)
@@ -156,6 +174,29 @@ def _finish(spec: RunSpec, outdir: str, result: RunResult, phases: _Phases,
     write_json(os.path.join(outdir, "env.json"), result.env)
     write_json(os.path.join(outdir, "result.json"), result.to_dict())
     return result
+
+
+def _process(done: List[Phase]) -> Dict[str, Any]:
+    """How this process started: the fork server's record (EDGEBENCH_PROCESS) or a fresh one's.
+
+    import_s: interpreter start-up plus every import before the model loads, paid by each fresh run and once
+    per server when forked; started_s: process start (exec or fork) to the harness; run_import_s: this run's
+    import phase (the runtime's import when fresh, ~0 when the server imported it)."""
+    try:
+        info = json.loads(os.environ.get("EDGEBENCH_PROCESS") or "{}")
+    except ValueError:
+        info = {}
+    info = info if isinstance(info, dict) else {}
+    info.setdefault("mode", "fresh")
+    imp = next((p.duration_s for p in done if p.name == "import"), None)
+    info["run_import_s"] = imp
+    try:
+        info["started_s"] = _T0_WALL - psutil.Process().create_time()
+    except (psutil.Error, OSError):
+        info["started_s"] = None
+    if info["mode"] == "fresh" and imp is not None and info["started_s"] is not None:
+        info["import_s"] = info["started_s"] + imp
+    return info
 
 
 def _samples(result: RunResult) -> List[Dict[str, Any]]:

@@ -23,7 +23,7 @@ class ArtefactFormat(NamedTuple):
 class Framework(NamedTuple):
     name: str
     backend: str  # "module:Class" under edgebench.suite.backends
-    artefact: Optional[str]  # the ArtefactFormat it reads; None: it builds the net itself (torch)
+    artefact: Optional[str]  # the ArtefactFormat it reads; None: torch's state dict; "": none (mxnet builds its net)
     precisions: Tuple[str, ...]
     placements: Tuple[str, ...]
     pruned: bool  # runs pruned nets (torch modules, or their ONNX export)
@@ -67,6 +67,8 @@ FRAMEWORKS: Dict[str, Framework] = {f.name: f for f in (
     # (benchmarks/tensorflow_backend.py, medians of 3 rounds on a loaded machine).
     Framework("tensorflow", "tensorflow_backend:TensorflowBackend", "keras", ("fp32", "fp16"), ("cpu", "cuda"),
               False, 18.0),
+    # Gluon model-zoo nets built in the backend (random init or a .params file); fp16 on a GPU context only.
+    Framework("mxnet", "mxnet_backend:MxnetBackend", "", ("fp32", "fp16"), ("cpu", "cuda"), False, 2.0),
 )}
 
 # Units: MiB = 2**20 bytes (every *_mb column), W, %, MHz, degC, V, A, kWh, s, Mbit/s (10**6 bits/s).
@@ -116,8 +118,9 @@ def power_sources() -> List[str]:
 
 
 def format_of(framework_name: str) -> str:
-    """The artefact format a framework's runs read (torch: its own state dict format)."""
-    return FRAMEWORKS[framework_name].artefact or "torch"
+    """The artefact format a framework's runs read (torch: its own state dict format; "": none)."""
+    fmt = FRAMEWORKS[framework_name].artefact
+    return "torch" if fmt is None else fmt
 
 
 def frameworks_reading(fmt: str) -> List[str]:

@@ -14,6 +14,7 @@ from . import placements
 SCHEMA_VERSION = 2
 WORKLOADS = ("single", "concurrent", "placement")
 SYNCS = ("lcm", "window")
+PROCESSES = ("fresh", "forked")
 
 STATUSES = ("ok", "failed", "oom", "killed", "timeout", "skipped")
 
@@ -67,6 +68,10 @@ class StreamSpec:
     stream_id: str = "0"
     device: str = "host-cpu"
     limits: Limits = field(default_factory=Limits)
+    # MXNet (issue 17): MXNET_CUDNN_AUTOTUNE_DEFAULT set before import (None: the runtime's default, on), and
+    # whether the Gluon net is hybridised (a static graph) or run imperatively. Other runtimes ignore both.
+    cudnn_autotune: Optional[bool] = None
+    hybridize: bool = True
     jit_compile: bool = False  # tensorflow: compile the tf.function with XLA (P3 ran without)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -85,7 +90,7 @@ class StreamSpec:
 # RunSpec fields that are stream 0's StreamSpec (the rest are run-level).
 _STREAM_FIELDS = ("model", "framework", "precision", "batch_size", "input_shape", "num_classes", "threads",
                   "placement", "artifact", "input_dir", "weights", "calib_dir", "seed", "copies", "device",
-                  "limits", "jit_compile")
+                  "limits", "cudnn_autotune", "hybridize", "jit_compile")
 
 
 def _model_fields(cls: Any, data: Dict[str, Any], source: str) -> Dict[str, Any]:
@@ -161,7 +166,12 @@ class RunSpec:
     sync_min_s: float = 1.0  # lcm: the interval is the smallest multiple of the LCM at least this long
     skew_limit_s: float = 1.0  # streams' end times further apart than this: kept, marked invalid (P3)
     schema_version: int = SCHEMA_VERSION
-    jit_compile: bool = False  # tensorflow: compile the tf.function with XLA (P3 ran without)
+    cudnn_autotune: Optional[bool] = None  # stream 0's (StreamSpec): MXNet's cuDNN autotune switch
+    hybridize: bool = True  # stream 0's (StreamSpec): MXNet Gluon hybridize
+    jit_compile: bool = False  # stream 0's (StreamSpec): tensorflow's tf.function through XLA
+    # How the run's process starts: "fresh" (a new interpreter) or "forked" (from a server that imported
+    # the runtime once; suite/forkserver.py). Last, with its default left out of the id: old ids stay.
+    process: str = "fresh"
 
     @property
     def run_id(self) -> str:
@@ -191,6 +201,8 @@ class RunSpec:
 
         if self.workload not in WORKLOADS:
             raise bad("workload", "%r is not one of %s" % (self.workload, ", ".join(WORKLOADS)))
+        if self.process not in PROCESSES:
+            raise bad("process", "%r is not one of %s" % (self.process, ", ".join(PROCESSES)))
         if self.sync not in SYNCS:
             raise bad("sync", "%r is not one of %s" % (self.sync, ", ".join(SYNCS)))
         for key in ("sync_granularity_s", "sync_max_s", "skew_limit_s"):
@@ -374,6 +386,8 @@ class RunResult:
     interval_s: Optional[float] = None  # placement runs: the measured interval
     sync: Dict[str, Any] = field(default_factory=dict)  # how the interval was chosen (placement runs)
     schema_version: int = SCHEMA_VERSION
+    # How the process started: {mode: fresh|forked, import_s, ...; forked: server_pid, served; a fallback: reason}
+    process: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)

@@ -10,8 +10,12 @@ workload, limits, labels), not on the device, so two devices can be compared. Pe
   count drift as evidence (pseudo-replication). With few runs the test cannot reach alpha (2 vs 2:
   the smallest two-sided p is 1/3), and the verdict then rests on the CI alone, which the result says.
 - verdict: slower / faster when the CI excludes 1 and the test, where it can decide, agrees; else same.
+Emulated runs (analysis/speed.py): functional (QEMU) runs are left out unless show_emulated; a cell of
+ceiling-mode runs is compared but says its timings are the host CPU's. Emulation labels are cell keys, so an
+emulated cell never matches a real one.
 """
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
@@ -21,6 +25,7 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 
 from ..errors import InputError
+from . import speed
 from .tables import Tables
 
 MATCH_KEYS = ["model", "framework", "precision", "batch_size", "input_shape", "threads", "placement", "workload",
@@ -47,6 +52,7 @@ class CellResult:
     verdict: str  # faster, slower, same
     slowdown: float  # > 1: B is slower by this factor, whatever the metric's direction
     devices: str = ""
+    timing: str = "device"  # whose timings these are: device, host CPU (ceiling), QEMU (functional, if shown)
 
 
 @dataclass
@@ -62,6 +68,7 @@ class Comparison:
     varying: list[str] = field(default_factory=list)  # cell keys that differ between cells (worth showing)
     geomean: Optional[float] = None
     geomean_ci: tuple[Optional[float], Optional[float]] = (None, None)
+    left_out: list[str] = field(default_factory=list)  # runs not compared (functional emulation), and why
 
     def counts(self) -> dict[str, int]:
         out = {"faster": 0, "slower": 0, "same": 0}
@@ -171,23 +178,45 @@ def cell_name(cell: dict[str, Any], shown: Optional[list[str]] = None) -> str:
     return " ".join(parts)
 
 
+def _speed_view(t: Tables, show_emulated: bool, left_out: list[str]) -> Tables:
+    """The campaign's runs that have a speed to compare, each with its `emulation` mode."""
+    if t.runs.empty:
+        return t
+    runs = t.runs.assign(emulation=speed.modes(t.runs))
+    qemu = runs["emulation"] == speed.FUNCTIONAL
+    if qemu.any() and not show_emulated:
+        left_out.append("%s: %d functional-emulation run(s) left out: their timings are QEMU's, not the device's "
+                        "(--show-emulated-speed compares them anyway)" % (t.campaign, int(qemu.sum())))
+        runs = runs[~qemu]
+    return dataclasses.replace(t, runs=runs)
+
+
+def _timing(ga: pd.DataFrame, gb: pd.DataFrame) -> str:
+    got = set(ga.get("emulation", pd.Series(dtype=object))) | set(gb.get("emulation", pd.Series(dtype=object)))
+    marks = [speed.MARK[m] for m in (speed.CEILING, speed.FUNCTIONAL) if m in got]
+    return " + ".join(marks) or "device"
+
+
 def compare(a: Tables, b: Tables, metric: str = "p50", confidence: float = 0.95,
-            allow_differences: bool = False, seed: int = 0) -> Comparison:
+            allow_differences: bool = False, seed: int = 0, show_emulated: bool = False) -> Comparison:
     """B against A, cell by cell."""
     if metric not in METRICS:
         raise InputError("--metric", "", "expected one of %s, got %r" % (", ".join(METRICS), metric))
+    left_out: list[str] = []
+    a, b = _speed_view(a, show_emulated, left_out), _speed_view(b, show_emulated, left_out)
     col, q, lower_better = METRICS[metric]
     keys = match_keys(a.runs, b.runs)
     ca, cb = _group(_ok(a, keys), keys), _group(_ok(b, keys), keys)
     common = [k for k in ca if k in cb]
-    res = Comparison(a.campaign, b.campaign, metric, confidence)
+    res = Comparison(a.campaign, b.campaign, metric, confidence, left_out=left_out)
     res.only_base = [dict(zip(keys, k)) for k in ca if k not in cb]
     res.only_other = [dict(zip(keys, k)) for k in cb if k not in ca]
     res.varying = [k for i, k in enumerate(keys) if len({key[i] for key in list(ca) + list(cb)}) > 1]
     if not common:
         raise InputError("%s vs %s" % (a.campaign, b.campaign), "cells",
-                         "no cell with ok runs on both sides (%d cells only in %s, %d only in %s)"
-                         % (len(ca), a.campaign, len(cb), b.campaign))
+                         "no cell with ok runs on both sides (%d cells only in %s, %d only in %s)%s"
+                         % (len(ca), a.campaign, len(cb), b.campaign,
+                            "".join("; " + x for x in left_out)))
     diffs = check_env(a, b, keys, common)
     if diffs and not allow_differences:
         raise InputError("%s vs %s" % (a.campaign, b.campaign), "environment",
@@ -217,7 +246,8 @@ def compare(a: Tables, b: Tables, metric: str = "p50", confidence: float = 0.95,
         slowdown = ratio if lower_better else 1 / ratio
         devices = " / ".join(sorted(_values(ga, "device") | _values(gb, "device")))
         res.cells.append(CellResult(dict(zip(keys, key)), len(va), len(vb), float(np.median(va)),
-                                    float(np.median(vb)), ratio, lo, hi, p, can, verdict, slowdown, devices))
+                                    float(np.median(vb)), ratio, lo, hi, p, can, verdict, slowdown, devices,
+                                    _timing(ga, gb)))
     if res.cells:
         logs = np.log([c.ratio for c in res.cells])
         res.geomean = float(np.exp(logs.mean()))

@@ -4,7 +4,9 @@ A configuration is one cell of one campaign with its device (model, precision, f
 device, limits). Its figures are medians over its runs with the run-to-run 95 % CI (bootstrap of the
 median, as in the report's tables); a configuration where any run did not end ok is left out of the
 answer (a budget met only sometimes is not met). Ranks: configurations whose CIs of the objective
-overlap share a rank (a difference inside the noise decides nothing).
+overlap share a rank (a difference inside the noise decides nothing). Emulated configurations (NAME@ceiling,
+NAME@functional: analysis/speed.py) are listed but never meet a budget: their timings are the host's CPU or
+QEMU's, not the device's, and recommend never recommends on them.
 """
 
 import math
@@ -17,7 +19,7 @@ import pandas as pd
 from edgebench.suite.timing import median_ci
 
 from ..errors import InputError
-from . import energy
+from . import energy, speed
 from .tables import Tables
 
 CONFIG_KEYS = ["device", "model", "framework", "precision", "batch_size", "copies", "workload", "threads",
@@ -204,14 +206,22 @@ def recommend(tables: list[Tables], constraints: dict[str, float], objective: st
         raise InputError("--objective", "", "expected one of %s, got %r" % (", ".join(OBJECTIVES), objective))
     configs = configurations(tables)
     check_measured(configs, constraints, objective)
+    configs["emulation"] = [speed.mode_of({"device": d}) or "" for d in configs["device"]]
+    emulated = (configs["emulation"] != "").to_numpy()
+    # the fronts of real configurations only: a host CPU's timing must not push a device's off its front
+    fronts = pareto(configs[~emulated])
     configs = pareto(configs)
+    for flag in ("pareto_throughput_latency", "pareto_memory_latency"):
+        configs[flag] = False
+        configs.loc[fronts.index, flag] = fronts[flag].astype(bool)
     viol = [violations(r, constraints) for _, r in configs.iterrows()]
     all_ok = (configs["runs_ok"] == configs["runs"]).to_numpy()
     col = OBJECTIVES[objective][0]
     measured = configs[col].notna().to_numpy()
-    configs["meets"] = [not v and bool(a) and bool(m) for v, a, m in zip(viol, all_ok, measured)]
-    configs["violations"] = ["; ".join("%s by %s" % (k, "unmeasured" if math.isinf(x) else "%.0f%%" % (100 * x))
-                                       for k, x in sorted(v.items(), key=lambda kv: kv[1])) for v in viol]
+    configs["meets"] = [not v and bool(a) and bool(m) and not e for v, a, m, e in zip(viol, all_ok, measured, emulated)]
+    configs["violations"] = ["; ".join((["emulated (%s): timings are not the device's" % m] if m else []) + [
+        "%s by %s" % (k, "unmeasured" if math.isinf(x) else "%.0f%%" % (100 * x))
+        for k, x in sorted(v.items(), key=lambda kv: kv[1])]) for v, m in zip(viol, configs["emulation"])]
     configs["rank"] = None
     feas = configs[configs["meets"]]
     if len(feas):
@@ -219,8 +229,13 @@ def recommend(tables: list[Tables], constraints: dict[str, float], objective: st
     ans = Answer(objective, constraints, configs, "")
     if len(feas):
         ans.sentence = sentence(ans.feasible, objective, constraints)
+    elif emulated.all():
+        ans.sentence = ("Nothing to recommend: every configuration is emulated (%s), and emulated timings are the "
+                        "host's CPU or QEMU's, not the device's. Run on the device itself."
+                        % ", ".join(sorted(set(configs["device"].astype(str)))))
     else:
-        ans.closest = closest(configs, viol, all_ok, constraints)
+        real = ~emulated
+        ans.closest = closest(configs[real], [v for v, r in zip(viol, real) if r], all_ok[real], constraints)
         ans.sentence = "Nothing meets every constraint. " + (ans.closest[0] if ans.closest else "")
     return ans
 
@@ -279,6 +294,8 @@ def memory_limits(configs: pd.DataFrame, share: float) -> list[dict[str, Any]]:
     every run ended ok with a p50 within `share` (0.10: 10 %) of the unlimited configuration's."""
     if configs.empty or "limit_memory_mb" not in configs:
         return []
+    if "emulation" in configs:  # QEMU's latencies say nothing of the device's, not even as ratios
+        configs = configs[configs["emulation"] != speed.FUNCTIONAL]
     keys = [k for k in ("device", "model", "framework", "precision", "batch_size", "copies") if k in configs]
     out = []
     for key, g in configs.groupby(keys, dropna=False, sort=True):

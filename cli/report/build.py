@@ -7,10 +7,12 @@ from typing import Any, Optional
 import pandas as pd
 
 from .. import store
+from ..analysis import speed
 from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
-from . import figures, html, markdown
+from . import ceilings, figures, html, markdown
 from . import multi as p3_report
+from . import p2 as p2_report
 from .analyses import run_analyses
 from .data import REPORT_DIR, ReportData
 from .summary import cell_keys, summarize
@@ -64,29 +66,36 @@ def _energy(data: ReportData) -> None:
                       % (len(rows), " (%d are CodeCarbon estimates, not measurements)" % est if est else ""))
 
 
-def build_report(campaign_dir: Path, out_dir: Optional[Path] = None) -> ReportData:
+def build_report(campaign_dir: Path, out_dir: Optional[Path] = None, show_emulated: bool = False) -> ReportData:
     """Read the campaign, group runs into cells, write summary.csv, runs.csv, PNG figures and report.md
     into out_dir (default CAMPAIGN/_report). Damaged and incomplete run folders are listed, never read
     as data. Everything is written into a temporary folder first (store.staged) and moved into out_dir
-    only when complete: a full disk (OSError, ENOSPC) leaves the earlier report, or none, never half."""
+    only when complete: a full disk (OSError, ENOSPC) leaves the earlier report, or none, never half.
+    Timings of emulated runs are marked, and functional (QEMU) ones left out unless `show_emulated`
+    (analysis/speed.py)."""
     campaign_dir = Path(campaign_dir)
     t = load(campaign_dir)
     out = Path(out_dir) if out_dir is not None else campaign_dir / REPORT_DIR
     with store.staged(out) as tmp:
-        data = _write(t, campaign_dir, tmp)
+        data = _write(t, campaign_dir, tmp, show_emulated)
     return _moved(data, tmp, out)
 
 
-def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
+def _write(t: Tables, campaign_dir: Path, out: Path, show_emulated: bool = False) -> ReportData:
     p3_report.mark_findings(t.runs, campaign_dir, t.info)  # a ramp's stop and skipped levels are its answer
-    summary = summarize(t.runs)
+    t.runs = speed.mark_runs(t.runs, show_emulated)  # QEMU timings out of every table and figure below
+    summary = speed.mark_cells(summarize(t.runs), t.runs)
     data = ReportData(campaign=t.campaign, campaign_dir=campaign_dir, out_dir=out, runs=t.runs, summary=summary,
                       keys=cell_keys(t.runs) if not t.runs.empty else [], damaged=t.damaged,
-                      incomplete=t.incomplete, warnings=t.warnings, environment=environment(t.runs, t.info))
+                      incomplete=t.incomplete, warnings=t.warnings, environment=environment(t.runs, t.info),
+                      speed_notes=speed.notes(t.runs, show_emulated))
+    title = t.campaign
+    if "emulation" in t.runs and (t.runs["emulation"] == speed.CEILING).any():
+        title += " [timings: host CPU, ceiling emulation]"
     for name, df in (("summary.csv", summary), ("runs.csv", t.runs)):
         df.to_csv(out / name, index=False)
         data.files.append(out / name)
-    for drawn in figures.draw_all(summary, t.runs, out, t.campaign):
+    for drawn in figures.draw_all(summary, t.runs, out, title):
         if isinstance(drawn, Path):
             data.figures.append(drawn)
             data.files.append(drawn)
@@ -96,12 +105,19 @@ def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
     data.analyses = run_analyses(t.runs, t.monitor, out, t.campaign)
     data.figures += data.analyses.figures
     data.files += data.analyses.files
-    data.p3 = p3_report.build(campaign_dir, t.runs, t.monitor, t.info, out, t.campaign)
+    hidden = frozenset(t.runs.loc[t.runs["emulation"] == speed.FUNCTIONAL, "run_id"].astype(str)) if (
+        "emulation" in t.runs and not show_emulated) else frozenset()
+    data.p3 = p3_report.build(campaign_dir, t.runs, t.monitor, t.info, out, t.campaign, hidden)
     data.figures += data.p3.figures
     data.files += data.p3.files
+    data.ceilings = ceilings.find(t.runs, data.p3.ramps, t.info)
+    if data.ceilings is not None:
+        data.files += ceilings.write_csv(data.ceilings, out)
+    data.p2 = p2_report.build(t.runs, t.info, out)
+    data.files += data.p2.files
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
-    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3))
+    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3) + ceilings.markdown(data.ceilings))
     data.files.append(md)
     data.pareto = _pareto(t, data.notes)
     page = out / "report.html"  # the same report, interactive and self-contained (report/html.py)
@@ -121,6 +137,8 @@ def _moved(data: ReportData, tmp: Path, out: Path) -> ReportData:
         data.analyses.files, data.analyses.figures = move(data.analyses.files), move(data.analyses.figures)
     if data.p3 is not None:
         data.p3.files, data.p3.figures = move(data.p3.files), move(data.p3.figures)
+    if data.p2 is not None:
+        data.p2.files = move(data.p2.files)
     return data
 
 

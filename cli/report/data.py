@@ -8,6 +8,7 @@ import pandas as pd
 
 from .analyses import Analyses
 from .multi import P3
+from .p2 import P2
 
 REPORT_DIR = "_report"  # inside the campaign; '_' keeps it out of the store's run folders
 
@@ -30,6 +31,9 @@ class ReportData:
     analyses: Optional[Analyses] = None  # correlation, ranking, warm-up, utilisation (P1/P3)
     p3: Optional[P3] = None  # ramps, throughput vs concurrency, DMP (report/multi.py)
     pareto: Optional[pd.DataFrame] = None  # configurations with their Pareto flags (analysis/recommend.py)
+    speed_notes: list[str] = field(default_factory=list)  # what emulated runs' timings are (analysis/speed.py)
+    ceilings: Any = None  # ceiling emulation's answer (report/ceilings.py), None without ceiling-mode runs
+    p2: Optional[P2] = None  # loading vs inference time, cost-performance (report/p2.py)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -20,7 +20,7 @@ ROUND_MARKERS = "o^sDv"
 def base_cells(summary: pd.DataFrame) -> pd.DataFrame:
     """Cells with ok runs, at their most generous memory limit: unlimited when the campaign has such
     cells, else the largest limit asked (so a memory sweep does not pile up on one bar)."""
-    s = summary[summary["ok"] > 0].copy()
+    s = summary[(summary["ok"] > 0) & summary["p50_ms_median_of_runs"].notna()].copy()  # QEMU's left out
     if s.empty:
         return s
     s["_mem"] = s["limit_memory_mb"].astype(float).fillna(np.inf)
@@ -123,7 +123,7 @@ def latency_vs_memory(runs: pd.DataFrame, path: Path, title: str) -> Drawn:
     for i, ((model, fw, prec, batch), g) in enumerate(groups):
         color = cmap(i % 10)
         label = "%s / %s %s b%d" % (model, fw, prec, batch)
-        ok = g[g["status"] == "ok"]
+        ok = g[(g["status"] == "ok") & g["p50_s"].notna()]  # functional emulation's timings are blank
         if not ok.empty:
             # P1 sweeps: one marker per round (ascending, descending, ...), so hysteresis shows.
             by_round = ok.groupby("label_round") if "label_round" in ok else [(None, ok)]
@@ -145,7 +145,7 @@ def latency_vs_memory(runs: pd.DataFrame, path: Path, title: str) -> Drawn:
     pad = 0.05 * (hi - lo) if hi > lo else 0.1 * hi or 1.0
     ax.set_xlim(lo - pad, hi + pad)  # the failure markers use an axes transform, so autoscale misses them
     if drew_ok:
-        top = float((1000 * lim.loc[lim["status"] == "ok", "p50_s"]).max())
+        top = float((1000 * lim.loc[lim["status"] == "ok", "p50_s"]).dropna().max())
         ax.set_ylim(0, 1.12 * top)
     ax.set_xlabel("memory limit, MiB (cgroup)")
     ax.set_ylabel("p50 latency per batch, ms")

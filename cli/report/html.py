@@ -14,6 +14,7 @@ import pandas as pd
 
 from .data import ReportData
 from .html_figures import Figure, report_figures
+from .p2 import html_sections as p2_sections
 
 # The summary columns shown in the table (the rest stay in summary.csv).
 VALUE_COLUMNS = ("runs", "ok", "status_check", "p50_ms_median_of_runs", "p99_ms_median_of_runs",
@@ -126,13 +127,32 @@ def _runs(data: ReportData) -> str:
     return "\n".join(items)
 
 
+def _ceilings(c: Any) -> list[str]:
+    """report/ceilings.py's answer (a Ceilings) as a section: its two tables and its caveats."""
+    from .ceilings import INTRO, title
+
+    body = ["<h2>%s</h2>" % esc(title(c)), "<p>%s</p>" % esc(INTRO % c.device),
+            "<h3>Largest level that ran ok, per model</h3>", table(c.fits, "ceilings-fit")]
+    if not c.memory.empty:
+        body += ["<h3>Memory limit below which p50 degrades by more than %.0f%%</h3>" % (100 * c.share),
+                 table(c.memory, "ceilings-memory")]
+    body += ["<h3>What this emulation cannot see</h3>",
+             "<ul>%s</ul>" % "".join("<li>%s</li>" % esc(x) for x in c.caveats)]
+    return body
+
+
 def report_html(data: ReportData, stamp: str) -> str:
     counts = ", ".join("%d %s" % (v, k) for k, v in sorted(data.counts.items())) or "no runs"
     figs, notes = report_figures(data)
+    if any(n.startswith("ceiling") for n in data.speed_notes):  # whose timings the plots show
+        figs = [Figure(f.name, f.title + " [timings: host CPU, ceiling emulation]", f.figure) for f in figs]
     body = ["<h1>%s</h1>" % esc(data.campaign), "<p>%s; %d cells; written %s</p>" % (esc(counts), len(data.summary),
                                                                                      esc(stamp)),
-            "<h2>Cells</h2>", table(data.summary, "summary", data.keys + list(VALUE_COLUMNS)),
+            "<h2>Cells</h2>"] + ["<p><b>Timings:</b> %s.</p>" % esc(n) for n in data.speed_notes] + [
+            table(data.summary, "summary", data.keys + (["timing"] if data.speed_notes else []) + list(VALUE_COLUMNS)),
             "<h2>Plots</h2>", plots(figs) or "<p>No plot: nothing measured to draw.</p>"]
+    for title, caption, df, table_id in p2_sections(data.p2):
+        body += ["<h2>%s</h2>" % esc(title), "<p>%s</p>" % esc(caption), table(df, table_id) if not df.empty else ""]
     skipped = [("damaged run folder", d, why) for d, why in data.damaged] + [
         ("incomplete run folder", d, why) for d, why in data.incomplete] + [
         ("run kept, a stream unreadable", d, why) for d, why in data.warnings]
@@ -142,5 +162,7 @@ def report_html(data: ReportData, stamp: str) -> str:
     left = notes + data.notes
     if left:
         body += ["<h2>Notes</h2>", "<ul>%s</ul>" % "".join("<li>%s</li>" % esc(n) for n in left)]
+    if data.ceilings is not None:
+        body += _ceilings(data.ceilings)
     body += ["<h2>Runs</h2>", "<p>Environment and replay command of each run.</p>", _runs(data)]
     return document("edgebench report: %s" % data.campaign, "\n".join(body))

@@ -9,6 +9,7 @@ from .data import ReportData
 from .markdown_analyses import sections
 from .mdtable import fmt as _fmt
 from .mdtable import table as _table
+from .p2 import markdown as p2_sections
 from .summary import mem_label, p50_text
 
 
@@ -44,11 +45,13 @@ def write(data: ReportData, stamp: str) -> str:
             "p50/p99. Throughput is inferences/s (batch x iterations / measure time), median over repetitions. "
             "Warm-up is the first inference. Peak RSS is the largest of the repetitions' RSS high-water marks. "
             "Full columns in `summary.csv` (cells) and `runs.csv` (runs).", ""]
+    out += ["- timings: %s" % n for n in data.speed_notes] + ([""] if data.speed_notes else [])
     if s.empty:
         out.append("No readable runs.")
     else:
         extra = [k for k in data.keys if k not in ("model", "framework", "precision", "batch_size",
                                                    "limit_memory_mb", "limit_memory_swap_mb")]
+        extra += ["timing"] if "emulation" in s and (s["emulation"] != "").any() else []
         header = ["model", "framework", "prec", "batch", "memory limit"] + extra + [
             "runs", "p50 ms [95% CI]", "p99 ms", "inf/s", "warm-up ms", "peak RSS MiB", "status", "flags"]
         rows = []
@@ -62,6 +65,7 @@ def write(data: ReportData, stamp: str) -> str:
         out.append(_table(header, rows))
     if data.analyses is not None:
         out += [""] + sections(data.analyses)
+    out += [""] + p2_sections(data.p2)
     out += ["", "## Flagged", ""]
     out += _flagged(data)
     out += ["", "## Environment", ""]

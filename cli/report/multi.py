@@ -76,8 +76,11 @@ def dmp_figure(d: pd.DataFrame, path: Path, title: str) -> Drawn:
 
 
 def build(campaign_dir: Path, runs: pd.DataFrame, monitor: pd.DataFrame, info: dict[str, Any], out_dir: Path,
-          title: str) -> P3:
+          title: str, hidden: frozenset[str] = frozenset()) -> P3:
+    """`hidden`: run ids whose throughput is not shown (functional emulation's QEMU timings)."""
     recs = multi.records(campaign_dir)
+    if hidden and not recs.empty:
+        recs["throughput_ips"] = recs["throughput_ips"].where(~recs["run_id"].isin(hidden), None)
     p = P3(multi.concurrency(recs), multi.ramps(recs, info.get("matrix") or {}), multi.dmp(recs), pd.DataFrame())
     several = not recs.empty and (recs["workload"] != "single").any()
     if several and not runs.empty:

@@ -55,7 +55,8 @@ def render(data: ReportData) -> Table:
     if shared and not s.empty:
         title += "; all cells: %s" % ", ".join(shared)
     table = Table(title=title, caption="p50/p99: median over ok repetitions of each run's p50/p99, per batch. "
-                  "%sReport: %s" % (_fastest(data), data.out_dir / "report.md"))
+                  "%s%sReport: %s" % ("".join("Timings: %s. " % n for n in data.speed_notes), _fastest(data),
+                                      data.out_dir / "report.md"))
     for head, _ in cols:
         table.add_column(head)
     for head in ("p50 ms", "p99 ms", "inf/s", "warm ms", "RSS MiB"):
@@ -109,6 +110,8 @@ def to_json(data: ReportData) -> dict[str, Any]:
         "warnings": [{"path": str(p), "problem": why} for p, why in data.warnings],
         "environment": data.environment,
         "figures": [str(p) for p in data.figures], "notes": data.notes, "files": [str(p) for p in data.files],
+        "speed_notes": data.speed_notes,
+        "ceilings": data.ceilings.to_json() if data.ceilings is not None else None,
         "analyses": _analyses(data),
     }
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from edgebench.suite.spec import STATUSES
 
-from ..analysis import noise
+from ..analysis import noise, speed
 
 # Always in the cell key; the others only when they vary within the campaign.
 BASE_KEYS = ["model", "framework", "precision", "batch_size", "limit_memory_mb", "limit_memory_swap_mb"]
@@ -149,11 +149,14 @@ def mem_label(mem: Any, swap: Any = None) -> str:
 
 
 def p50_text(r: Any) -> str:
-    """The cell's p50 in ms with its run-to-run 95 % CI, e.g. "12.30 [11.90-12.80]" ("-" when unmeasured)."""
+    """The cell's p50 in ms with its run-to-run 95 % CI, e.g. "12.30 [11.90-12.80]" ("-" when unmeasured);
+    emulated cells say where the timing comes from ("... (host CPU)", "ran: ok" for hidden QEMU timings)."""
     med = r.get("p50_ms_median_of_runs")
-    if med is None or _isnan(med):
-        return "-"
     lo, hi = r.get("p50_ms_ci_lo"), r.get("p50_ms_ci_hi")
-    if lo is None or hi is None or _isnan(lo) or _isnan(hi):
-        return "%.2f" % med
-    return "%.2f [%.2f-%.2f]" % (med, lo, hi)
+    if med is None or _isnan(med):
+        text = "-"
+    elif lo is None or hi is None or _isnan(lo) or _isnan(hi):
+        text = "%.2f" % med
+    else:
+        text = "%.2f [%.2f-%.2f]" % (med, lo, hi)
+    return speed.speed_text(r, text)

@@ -1,4 +1,5 @@
-"""Local runner: each run is a fresh Python process, placed in its own cgroup when root."""
+"""Local runner: each run is a fresh Python process, or a child forked from a server that imported the
+runtime once (process: forked, runners/forked.py), placed in its own cgroup when root."""
 
 import json
 import os
@@ -15,8 +16,10 @@ from edgebench.suite.fsutil import write_bytes, write_json
 from edgebench.suite.spec import RunResult, RunSpec
 
 from ..cgroups import CgroupError, RunCgroup
-from . import outputs, record
+from . import forked, outputs, record
 from .base import Fate, finalize, swap_problems
+from .forked import ForkServer
+from .interpreters import interpreter
 
 # The child joins its cgroup before exec, so the interpreter's own start-up is limited too.
 _JOIN = 'for f in $EDGEBENCH_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec "$@"'
@@ -26,12 +29,17 @@ _TERM_GRACE_S = 5.0
 class LocalRunner:
     name = "local"
 
-    def __init__(self, python: Optional[str] = None, allow_no_swap: bool = False) -> None:
+    def __init__(self, python: Optional[str] = None, allow_no_swap: bool = False,
+                 process: Optional[str] = None) -> None:
+        """process: "fresh" or "forked" for every run; None: each spec's own `process`."""
         self.python = python or sys.executable
         self.allow_no_swap = allow_no_swap
+        self.process = process
+        self.pools: dict[str, forked.ServerPool] = {}  # per interpreter (runners/interpreters.py)
 
     def preflight(self, specs: list[RunSpec]) -> list[str]:
-        return swap_problems(specs, self.allow_no_swap)
+        found = {why for why in (interpreter(s, self.python)[1] for s in specs) if why}  # per-framework pythons
+        return swap_problems(specs, self.allow_no_swap) + sorted(found)
 
     def monitor_problems(self, names: list[str], configs: dict[str, Any]) -> list[str]:
         """Ask the run environment (this Python) whether the monitors can run, before a campaign."""
@@ -44,15 +52,16 @@ class LocalRunner:
         except ValueError:
             return ["monitor check failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()[-300:])]
 
-    def command(self, spec_path: Path, run_dir: Path, models_dir: Path) -> list[str]:
-        return [self.python, "-m", "edgebench.suite", "run", str(spec_path), str(run_dir), "--models", str(models_dir)]
+    def command(self, spec_path: Path, run_dir: Path, models_dir: Path, python: Optional[str] = None) -> list[str]:
+        return [python or self.python, "-m", "edgebench.suite", "run", str(spec_path), str(run_dir), "--models",
+                str(models_dir)]
 
     def execute(self, spec: RunSpec, run_dir: Path, models_dir: Path) -> RunResult:
         run_dir.mkdir(parents=True, exist_ok=True)
         spec_path = run_dir / "spec.json"
         write_json(str(spec_path), spec.to_dict())
         attempt = outputs.new_attempt(run_dir)  # the child writes only here; the host takes what it accepts
-        cmd = self.command(spec_path, attempt, models_dir)
+        cmd = self.command(spec_path, attempt, models_dir, interpreter(spec, self.python)[0])
         cg = RunCgroup("%s-%s" % (spec.run_id, uuid.uuid4().hex[:8]))
         fate = Fate(runner=self.name, command=cmd)
         try:
@@ -71,28 +80,25 @@ class LocalRunner:
         record.add_attempt(run_dir, {"id": attempt.name, "runner": self.name, "dir": str(attempt),
                                      "cgroup": [str(d) for d in cg.dirs]})
         env = dict(os.environ, EDGEBENCH_DEVICE=spec.device, EDGEBENCH_CGROUP_PROCS=" ".join(cg.procs_files))
-        argv = ["sh", "-c", _JOIN, "edgebench-run"] + cmd if cg.procs_files else cmd
         try:
+            mode = self.process or spec.process
+            server, why = (None, "") if mode == "fresh" else self._server(spec)
+            process: dict[str, Any] = {"mode": "forked"} if server is not None else {"mode": "fresh"}
+            if mode == "forked" and server is None:
+                process.update(requested="forked", fallback=why)
+            pool = self.pools.get(interpreter(spec, self.python)[0])
+            notes = pool.notes_for(spec.framework) if pool is not None else None
+            if notes and server is not None:
+                process["notes"] = notes
             if spec.settle_s:
                 time.sleep(spec.settle_s)
-            log = outputs.open_log(run_dir)
-            try:
-                t0 = time.monotonic()
-                fate.extra["start_wall"] = time.time()
-                proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                        start_new_session=True)
-            finally:
-                os.close(log)
-            record.update_attempt(run_dir, attempt.name, pid=proc.pid, pid_start=record.process_start(proc.pid))
-            try:
-                fate.exit_code = proc.wait(timeout=spec.timeout_s)
-            except subprocess.TimeoutExpired:
-                fate.timed_out = True
-                fate.exit_code = _stop(proc)
-            except BaseException:
-                _stop(proc, grace_s=1.0)
-                raise
-            fate.wall_s = time.monotonic() - t0
+            fate.extra["process"] = process
+            if server is not None:
+                process.update(server=server.record())
+                self._forked(server, spec, fate, run_dir, attempt, models_dir, cg, env, process)
+            else:
+                env["EDGEBENCH_PROCESS"] = json.dumps(process, sort_keys=True)
+                self._fresh(spec, fate, run_dir, attempt, cmd, cg, env)
             fate.oom_killed, fate.oom_evidence = cg.oom_killed()
             if fate.exit_code == 97:
                 fate.error = "could not join the run's cgroup (exit 97)"
@@ -101,7 +107,80 @@ class LocalRunner:
             fate.extra["output_problems"] = outputs.accept(attempt, run_dir, spec.run_id)
             outputs.discard(attempt)
             record.update_attempt(run_dir, attempt.name, ended=True)
-        return finalize(spec, run_dir, fate)
+        result = finalize(spec, run_dir, fate)
+        if not result.process:  # the child wrote nothing (killed before its result): the host's view
+            result.process = dict(fate.extra.get("process") or {})
+            write_json(str(run_dir / "result.json"), result.to_dict())
+        return result
+
+    def _fresh(self, spec: RunSpec, fate: Fate, run_dir: Path, attempt: Path, cmd: list[str], cg: RunCgroup,
+               env: dict[str, str]) -> None:
+        argv = ["sh", "-c", _JOIN, "edgebench-run"] + cmd if cg.procs_files else cmd
+        log = outputs.open_log(run_dir)
+        try:
+            t0 = time.monotonic()
+            fate.extra["start_wall"] = time.time()
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        finally:
+            os.close(log)
+        record.update_attempt(run_dir, attempt.name, pid=proc.pid, pid_start=record.process_start(proc.pid))
+        try:
+            fate.exit_code = proc.wait(timeout=spec.timeout_s)
+        except subprocess.TimeoutExpired:
+            fate.timed_out = True
+            fate.exit_code = _stop(proc)
+        except BaseException:
+            _stop(proc, grace_s=1.0)
+            raise
+        fate.wall_s = time.monotonic() - t0
+
+    def _server(self, spec: RunSpec) -> "tuple[Optional[ForkServer], str]":
+        """The fork server for this run, or (None, why it runs in a fresh process)."""
+        why = forked.refusal(spec)
+        if why:
+            return None, why
+        return self._pool(spec).get(spec.framework)
+
+    def _pool(self, spec: RunSpec) -> forked.ServerPool:
+        python = interpreter(spec, self.python)[0]
+        if python not in self.pools:
+            self.pools[python] = forked.ServerPool(python)
+        return self.pools[python]
+
+    def _forked(self, server: "ForkServer", spec: RunSpec, fate: Fate, run_dir: Path, attempt: Path,
+                models_dir: Path, cg: RunCgroup, env: dict[str, str], process: dict[str, Any]) -> None:
+        """The run as a child of the fork server: the same cgroup, log, attempt folder and timeout as fresh."""
+        os.close(outputs.open_log(run_dir))  # made by the host, a regular file; the child appends to it
+        request = {"process": {k: v for k, v in process.items() if k == "notes"},
+                   "spec": str(run_dir / "spec.json"), "outdir": str(attempt), "models": str(models_dir),
+                   "log": str(run_dir / "log"), "cgroup_procs": list(cg.procs_files),
+                   "env": {"EDGEBENCH_DEVICE": spec.device}}
+        record.update_attempt(run_dir, attempt.name, server=server.record())
+        t0 = time.monotonic()
+        fate.extra["start_wall"] = time.time()
+        try:
+            pid = server.start(request)
+        except (forked.ServerGone, RuntimeError) as e:
+            self._pool(spec).drop(spec.framework)
+            fate.error = "the fork server could not start the run: %s" % e
+            return
+        record.update_attempt(run_dir, attempt.name, pid=pid, pid_start=record.process_start(pid))
+        try:
+            fate.exit_code, fate.timed_out = server.wait(pid, spec.timeout_s)
+        except forked.ServerGone as e:
+            _killpg(pid)
+            self._pool(spec).drop(spec.framework)
+            fate.error = "the fork server died during the run: %s" % e
+        except BaseException:
+            _killpg(pid)
+            raise
+        fate.wall_s = time.monotonic() - t0
+
+    def close(self) -> None:
+        """End the fork servers (the campaign calls this when it ends)."""
+        for pool in self.pools.values():
+            pool.close()
+        self.pools = {}
 
     def _save_command(self, run_dir: Path, cmd: list[str], cg: RunCgroup) -> None:
         """command.json for replay; command.sh for a person (limits as cgroup writes, then the run)."""
@@ -118,6 +197,13 @@ class LocalRunner:
             lines.append("echo $$ > %s" % shlex.quote(str(d / "cgroup.procs")))
         lines.append("exec " + " ".join(shlex.quote(c) for c in cmd))
         write_bytes(str(run_dir / "command.sh"), ("\n".join(lines) + "\n").encode())
+
+
+def _killpg(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _stop(proc: "subprocess.Popen[bytes]", grace_s: float = _TERM_GRACE_S) -> int:

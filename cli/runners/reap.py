@@ -51,6 +51,14 @@ def end_attempt(a: dict[str, Any], docker_client: Any = None) -> list[str]:
             done.append("killed process %d (and its group)" % pid)
         except (ProcessLookupError, PermissionError) as e:
             done.append("could not kill process %d: %s" % (pid, e))
+    server = a.get("server") or {}  # a fork server (process: forked): it ends with its host, unless it hung
+    spid = server.get("pid") if isinstance(server, dict) else None
+    if isinstance(spid, int) and record.alive(spid, server.get("pid_start")):
+        try:
+            os.killpg(spid, signal.SIGKILL)
+            done.append("killed fork server %d" % spid)
+        except (ProcessLookupError, PermissionError) as e:
+            done.append("could not kill fork server %d: %s" % (spid, e))
     dirs = [Path(d) for d in a.get("cgroup") or [] if _ours(str(d))]
     if dirs and any(d.is_dir() for d in dirs):
         cg = RunCgroup(dirs[0].name)

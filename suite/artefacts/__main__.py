@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("info", help="FLOPs, MACs and parameters, in total and per layer")
     common(q)
-    q.add_argument("--framework", default="torch", help="tflite counts the Keras application TFLite is made from")
+    q.add_argument("--framework", default="torch", help="tensorflow/keras count the Keras application (tflite: the "
+                   "one TFLite is made from); the others count the torchvision net")
+    q.add_argument("--artifact", default=None, help="count this ONNX file itself instead of a definition")
 
     q = sub.add_parser("layers", help="per-layer latency with forward hooks (torch)")
     common(q)
@@ -104,7 +106,15 @@ def _run(args: Any) -> Any:
 
         base, variant = zoo.parse(args.model)
         shape = _shape(args.input)
-        if args.framework == "tflite" and variant is None and zoo.tflite_source(args.model) == "keras":
+        if args.artifact:
+            from . import onnx_flops
+
+            info = onnx_flops.count_file(args.artifact, shape)
+            info.update({"model": args.model, "num_classes": args.num_classes, "published_gmacs": None})
+            return info
+        keras_named = args.framework in ("tensorflow", "keras") or (
+            args.framework == "tflite" and zoo.tflite_source(args.model) == "keras")
+        if keras_named and variant is None:
             from . import keras_flops
 
             info = keras_flops.for_model(args.model, shape, args.num_classes, args.seed)

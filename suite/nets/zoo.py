@@ -8,6 +8,7 @@ ResNet50 pruned (Torch-Pruning, Taylor importance) until at least 50% of its FLO
 from typing import Dict, List, Optional, Tuple
 
 from .. import registry
+from . import gluon_zoo
 
 # name -> default input shape (C, H, W). All are torchvision architectures with random weights.
 TORCHVISION: Dict[str, Tuple[int, int, int]] = {
@@ -73,6 +74,8 @@ PRUNED_FRAMEWORKS = tuple(f.name for f in registry.FRAMEWORKS.values() if f.prun
 
 
 def models(framework: str = "torch") -> List[str]:
+    if framework == "mxnet":  # Gluon model-zoo nets (nets/gluon_zoo.py: which Gluon definition each name is)
+        return gluon_zoo.names()
     if framework == "tflite":  # Keras applications, and torchvision nets rebuilt in Keras (torch2keras)
         return sorted(set(KERAS) | set(TORCHVISION))
     if framework == "tensorflow":  # the Keras applications themselves
@@ -106,6 +109,8 @@ def variant_name(model: str, importance: str, percent: int) -> str:
 def default_shape(model: str, framework: str = "torch") -> Tuple[int, int, int]:
     """The architecture's usual input shape (C, H, W) in the source that `framework` builds it from."""
     base = model.split("+", 1)[0]
+    if framework == "mxnet" and base in gluon_zoo.GLUON:
+        return gluon_zoo.GLUON[base].input_shape
     if base in KERAS and (framework in ("tflite", "tensorflow") or base not in TORCHVISION):
         return KERAS[base][1]
     return TORCHVISION.get(base, (3, 224, 224))

@@ -1,6 +1,7 @@
 """`bench` for real: it refuses a machine that is not the device, and emulates a small board in a real
-container (the host-cpu ONNX Runtime image, built from the repository's Dockerfile on the offline base)
-under that board's memory and CPU limits, with every result labelled emulated, down to an OOM ceiling.
+container (functional mode: the board's own image, here the host-cpu ONNX Runtime one built from the
+repository's Dockerfile on the offline base) under that board's memory and CPU limits, with every result
+labelled emulated, down to an OOM ceiling. Ceiling mode is checked in test_emulation.py.
 
 The emulated boards are profiles written into a temporary images folder (EDGEBENCH_IMAGES_DIR): a 1 GiB
 single-core board and a 48 MiB one that cannot even load the runtime. Their framework points at the
@@ -57,7 +58,7 @@ def test_bench_refuses_a_machine_that_is_not_the_device(tmp_path: Path) -> None:
 
 
 def test_emulating_a_gpu_board_is_refused_with_the_reason(tmp_path: Path) -> None:
-    res = bench(["--device", "jetson-nano", "--emulate", "--matrix", str(ROOT / "matrices/smoke.yaml")],
+    res = bench(["--device", "jetson-nano", "--emulate", "functional", "--matrix", str(ROOT / "matrices/smoke.yaml")],
                 dict(os.environ), tmp_path)
     assert res.returncode == 2 and "nvidia runtime" in " ".join(res.stderr.split())
 
@@ -84,16 +85,18 @@ def test_emulated_board_runs_under_its_limits_labelled_everywhere(boards: dict[s
     need(has_module("torch") and has_module("onnx"), "torch and onnx (the model's ONNX export)")
     (tmp_path / "m.yaml").write_text(MATRIX)
     models = tmp_path / "models"
-    res = bench(["--device", "tiny-board", "--emulate", "--build", "--matrix", "m.yaml", "--results", "results",
+    res = bench(["--device", "tiny-board", "--emulate", "functional", "--build", "--matrix", "m.yaml",
+                 "--results", "results",
                  "--models", str(models), "--json"], boards, tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout)
-    assert summary["emulated"] is True and summary["device"] == "tiny-board@emulated"
+    assert summary["emulated"] is True and summary["device"] == "tiny-board@functional"
     camp = Path(summary["campaign"])
-    assert camp.name == "fleet-emulated-tiny-board-emulated"
+    assert camp.name == "fleet-emulated-tiny-board-functional"
     (run,) = _runs(tmp_path / "results")
     assert run["status"] == "ok"
-    assert run["spec"]["device"] == "tiny-board@emulated" and run["spec"]["labels"] == {"emulated": "tiny-board"}
+    assert run["spec"]["device"] == "tiny-board@functional"
+    assert run["spec"]["labels"] == {"emulated": "tiny-board", "emulation": "functional"}
     limits = run["host"]["limits"]
     assert limits["asked"]["memory_mb"] == 1024 and limits["asked"]["cpus"] == 1
     assert limits["applied"]["memory_mb"] == 1024 and limits["match"], limits
@@ -108,7 +111,8 @@ def test_emulation_shows_the_memory_ceiling_as_an_oom(boards: dict[str, str], tm
     need(is_root(), "root (debootstrap for the offline base)")
     need(has_module("torch") and has_module("onnx"), "torch and onnx (the model's ONNX export)")
     (tmp_path / "m.yaml").write_text(MATRIX)
-    res = bench(["--device", "crumb-board", "--emulate", "--build", "--matrix", "m.yaml", "--results", "results",
+    res = bench(["--device", "crumb-board", "--emulate", "functional", "--build", "--matrix", "m.yaml",
+                 "--results", "results",
                  "--models", str(tmp_path / "models"), "--json"], boards, tmp_path)
     assert res.returncode == 1, res.stderr[-3000:]  # the run did not end ok: that is the finding
     (run,) = _runs(tmp_path / "results")
@@ -116,4 +120,4 @@ def test_emulation_shows_the_memory_ceiling_as_an_oom(boards: dict[str, str], tm
     # The child died before reading its limits; the host read them from the container's cgroup.
     applied = run["host"]["limits_applied"]
     assert applied["memory_limit_bytes"] == applied["memory_swap_limit_bytes"] == 48 << 20
-    assert run["spec"]["labels"] == {"emulated": "crumb-board"}
+    assert run["spec"]["labels"] == {"emulated": "crumb-board", "emulation": "functional"}

@@ -91,7 +91,7 @@ def test_per_layer_latency_hooks() -> None:
 def test_cli_info_json() -> None:
     _torch()
     cmd = [sys.executable, "-c", "from edgebench.cli.models_cmd import models_app; models_app()",
-           "info", "vgg16", "--input", "224", "--json", "--layers"]
+           "info", "vgg16", "--framework", "torch", "--input", "224", "--json", "--layers"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)

@@ -1,4 +1,5 @@
-"""Emulation's arithmetic and refusals: limits tightened to the device's, labels and ids that cannot mix."""
+"""Emulation's arithmetic and refusals: two modes (ceiling: the host's own images; functional: the device's
+under QEMU), limits tightened to the device's, labels and ids that cannot mix."""
 
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from tests.conftest import need
 BIG_X86 = Facts(arch="amd64", memory_mb=24000, cpu_cores=2)
 
 
-def _emu(name: str = "rpi4", facts: Facts = BIG_X86) -> emulate.Emulation:
-    emu, problems = emulate.prepare(name, facts)
+def _emu(name: str = "rpi4", facts: Facts = BIG_X86, mode: str = "functional") -> emulate.Emulation:
+    emu, problems = emulate.prepare(name, facts, mode)
     need(emu is not None, "; ".join(problems))  # QEMU's binfmt handler (CI installs qemu-user-static)
     assert emu is not None
     return emu
@@ -40,23 +41,43 @@ def test_emulated_runs_are_labelled_and_never_share_an_id_with_real_ones(tmp_pat
     m.write_text("name: t\nfixed: {model: mobilenet_v3_small, framework: onnxruntime, iterations: 2}\n"
                  "axes: {batch_size: [1, 8]}\n")
     real = plan.build(m, "rpi4")
-    emu = _emu()
-    p = emulate.apply(plan.build(m, "rpi4@emulated"), emu)
-    assert p.device.emulates == "rpi4"
-    for r in p.runs:
-        assert r.spec.device == "rpi4@emulated" and r.spec.labels["emulated"] == "rpi4" and r.cell["emulated"]
-    assert not {r.run_id for r in p.runs} & {r.run_id for r in real.runs}
-    assert [r.spec.batch_size for r in p.runs] == [r.spec.batch_size for r in real.runs]
+    ids = {"real": {r.run_id for r in real.runs}}
+    for mode in ("functional", "ceiling"):
+        emu = _emu(mode=mode)
+        p = emulate.apply(plan.build(m, emu.device.name), emu)
+        assert p.device.emulates == "rpi4" and p.device.emulation == mode
+        for r in p.runs:
+            assert r.spec.device == "rpi4@" + mode
+            assert r.spec.labels == {"emulated": "rpi4", "emulation": mode} and r.cell["emulation"] == mode
+        assert [r.spec.batch_size for r in p.runs] == [r.spec.batch_size for r in real.runs]
+        ids[mode] = {r.run_id for r in p.runs}
+    assert not ids["real"] & ids["functional"] and not ids["real"] & ids["ceiling"]
+    assert not ids["functional"] & ids["ceiling"]
+
+
+def test_ceiling_mode_runs_the_hosts_own_image_under_the_devices_memory() -> None:
+    emu = _emu(mode="ceiling")
+    assert emu.device.arch == images.host_arch() and (emu.memory_mb, emu.cpus) == (8192, 2.0)
+    assert images.image_spec("rpi4@ceiling", "onnxruntime").ref == images.image_spec("host-cpu", "onnxruntime").ref
+    assert any("host-cpu's" in n and "timings are this host's CPU" in n for n in emu.notes)
+    # a Jetson cannot run functionally (its images need the nvidia runtime) but its memory can be bounded,
+    # with what the emulation cannot see said
+    jet, problems = emulate.prepare("jetson-nano", BIG_X86, "ceiling")
+    assert jet is not None and not problems and list(jet.device.frameworks) == ["torch"]
+    assert any("GPU shares its RAM" in n for n in jet.notes)
+    assert devices.load("rpi4@emulated").emulation == "functional"  # the older name reads as functional
 
 
 def test_refusals_say_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    emu, problems = emulate.prepare("jetson-nano", BIG_X86)
+    emu, problems = emulate.prepare("jetson-nano", BIG_X86, "functional")
     assert emu is None and any("nvidia runtime" in p for p in problems)
+    emu, problems = emulate.prepare("rpi4", BIG_X86, "fast")
+    assert emu is None and "expected ceiling or functional" in problems[0]
     emu, problems = emulate.prepare("rpi4", Facts(arch="amd64", memory_mb=4000, cpu_cores=8))
     assert emu is None and any("at least its 8192 MiB" in p for p in problems)
     emu, problems = emulate.prepare("coral-usb", BIG_X86)
     assert emu is None and any("accelerator" in p for p in problems)
     monkeypatch.setattr(images, "can_run_arch", lambda arch: "no binfmt handler qemu-aarch64")
-    emu, problems = emulate.prepare("rpi5", BIG_X86)
+    emu, problems = emulate.prepare("rpi5", BIG_X86, "functional")
     assert emu is None and any("qemu-aarch64" in p for p in problems)
     devices.load.cache_clear()

@@ -251,10 +251,12 @@ def test_bake_groups_cover_every_target_once() -> None:
     text = BAKE.read_text()
     groups = {m.group(1): re.findall(r'"([\w-]+)"', m.group(2))
               for m in re.finditer(r'^group "([\w-]+)" \{\s*targets = \[(.*?)\]', text, re.S | re.M)}
-    listed = groups["ci"] + groups["on-device"]
+    listed = groups["ci"] + groups["on-device"] + groups["needs-wheel"]
     assert sorted(listed) == sorted(set(listed)) == sorted(set(bake_blocks()) - {"_common"})
     # pycuda for JetPack 4 compiles against the host's CUDA, so those images build on the device only.
     assert all(t.endswith("-tensorrt") for t in groups["on-device"])
+    # No aarch64 mxnet wheel on PyPI: those images build from a wheel their build arguments name.
+    assert groups["needs-wheel"] and all(t.endswith("-mxnet") for t in groups["needs-wheel"])
 
 
 def test_bake_files_carry_lock_values_and_content_tags(tmp_path: Path) -> None:

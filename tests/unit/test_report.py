@@ -164,7 +164,8 @@ def test_report_files_csv_png_and_markdown(tiny_report: ReportData) -> None:
     out = rep.out_dir
     names = sorted(p.name for p in rep.files)
     assert names == ["correlation.csv", "correlation_host-cpu.png", "latency_p50_by_framework_batch.png",
-                     "latency_vs_memory_limit.png", "ranking.csv", "report.html", "report.md", "runs.csv",
+                     "latency_vs_memory_limit.png", "p2_cost_performance.csv", "p2_load_vs_inference.csv",
+                     "ranking.csv", "report.html", "report.md", "runs.csv",
                      "summary.csv", "throughput_vs_batch.png", "utilisation.csv", "warmup.csv", "warmup_vs_steady.png"]
     for f in rep.figures:
         assert f.read_bytes()[:8] == PNG and f.stat().st_size > 10_000
