@@ -488,7 +488,8 @@ def probe(spec: ImageSpec, cli: Any) -> dict[str, Any]:
         binds.append("%s:/proc/cpuinfo:ro" % emulated_cpuinfo("arm64"))  # see DockerRunner: QEMU's view
     c = cli.containers.create(spec.ref, ["python", "-c", _PROBE, spec.framework], network_mode="none",
                               read_only=True, user="65534:65534", security_opt=["no-new-privileges"],
-                              volumes=binds)
+                              volumes=binds,  # /tmp as in a run's container: TensorFlow's import needs a temp dir
+                              tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"})
     import requests
 
     try:

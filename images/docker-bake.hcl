@@ -48,21 +48,28 @@ group "ci" {
     "coral-usb-x4-tflite",
     "host-cpu-mxnet",
     "host-cpu-onnxruntime",
+    "host-cpu-tensorflow",
     "host-cpu-tflite",
     "host-cpu-torch",
+    "host-cuda-tensorflow",
     "host-cuda-tensorrt",
     "host-cuda-torch",
+    "jetson-nano-tensorflow",
     "jetson-nano-torch",
     "jetson-orin-nano-tensorrt",
     "jetson-orin-nano-torch",
+    "jetson-tx2-tensorflow",
     "jetson-tx2-torch",
+    "jetson-xavier-nx-tensorflow",
     "jetson-xavier-nx-torch",
     "odroid-n2-onnxruntime",
     "odroid-n2-tflite",
     "odroid-n2-torch",
     "rpi4-onnxruntime",
+    "rpi4-tensorflow",
     "rpi4-tflite",
     "rpi5-onnxruntime",
+    "rpi5-tensorflow",
     "rpi5-tflite",
     "rpi5-torch",
   ]
@@ -280,4 +287,53 @@ target "rpi5-torch" {
   dockerfile = "images/rpi5/torch.Dockerfile"
   platforms  = ["linux/arm64"]
   tags       = ["${REGISTRY}/edgebench-rpi5-torch:${VERSION}"]
+}
+
+target "host-cpu-tensorflow" {
+  inherits   = ["_common"]
+  dockerfile = "images/host-cpu/tensorflow.Dockerfile"
+  platforms  = ["linux/amd64"]
+  tags       = ["${REGISTRY}/edgebench-host-cpu-tensorflow:${VERSION}"]
+}
+
+target "host-cuda-tensorflow" {
+  inherits   = ["_common"]
+  dockerfile = "images/host-cuda/tensorflow.Dockerfile"
+  platforms  = ["linux/amd64"]
+  tags       = ["${REGISTRY}/edgebench-host-cuda-tensorflow:${VERSION}"]
+}
+
+target "jetson-nano-tensorflow" {
+  inherits   = ["_common"]
+  dockerfile = "images/jetson-nano/tensorflow.Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-jetson-nano-tensorflow:${VERSION}"]
+}
+
+target "jetson-tx2-tensorflow" {
+  inherits   = ["_common"]
+  dockerfile = "images/jetson-nano/tensorflow.Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-jetson-tx2-tensorflow:${VERSION}"]
+}
+
+target "jetson-xavier-nx-tensorflow" {
+  inherits   = ["_common"]
+  dockerfile = "images/jetson-nano/tensorflow.Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-jetson-xavier-nx-tensorflow:${VERSION}"]
+}
+
+target "rpi4-tensorflow" {
+  inherits   = ["_common"]
+  dockerfile = "images/rpi5/tensorflow.Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-rpi4-tensorflow:${VERSION}"]
+}
+
+target "rpi5-tensorflow" {
+  inherits   = ["_common"]
+  dockerfile = "images/rpi5/tensorflow.Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-rpi5-tensorflow:${VERSION}"]
 }

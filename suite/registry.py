@@ -48,6 +48,7 @@ FORMATS: Dict[str, ArtefactFormat] = {f.name: f for f in (
     ArtefactFormat("onnx", "onnx", ("torch", "torchvision", "onnx", "onnxruntime")),
     ArtefactFormat("tflite", "tflite", _TFLITE_TOOLS),
     ArtefactFormat("edgetpu", "tflite", _TFLITE_TOOLS),  # INT8 TFLite compiled by edgetpu_compiler
+    ArtefactFormat("keras", "keras", ("tensorflow", "tensorflow-cpu", "keras")),  # Keras v3 model file
 )}
 PRUNE_TOOLS = ("torch-pruning",)  # added to the tools of any pruned net's artefact
 
@@ -61,6 +62,11 @@ FRAMEWORKS: Dict[str, Framework] = {f.name: f for f in (
               False, 1.0),
     # Engines are not portable: the target builds them from the fp32 ONNX artefact (backends/tensorrt_build.py).
     Framework("tensorrt", "tensorrt_backend:TensorRTBackend", "onnx", PRECISIONS, ("cuda", "dla"), True, 2.0),
+    # A Keras application (.keras artefact) or a SavedModel folder as one tf.function; fp16: mixed_float16.
+    # startup_s: import 10-15 s + load 4-5 s + trace 3-4 s of mobilenet_v2/resnet50 on the 2-core CI host
+    # (benchmarks/tensorflow_backend.py, medians of 3 rounds on a loaded machine).
+    Framework("tensorflow", "tensorflow_backend:TensorflowBackend", "keras", ("fp32", "fp16"), ("cpu", "cuda"),
+              False, 18.0),
     # Gluon model-zoo nets built in the backend (random init or a .params file); fp16 on a GPU context only.
     Framework("mxnet", "mxnet_backend:MxnetBackend", "", ("fp32", "fp16"), ("cpu", "cuda"), False, 2.0),
 )}

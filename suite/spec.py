@@ -72,6 +72,7 @@ class StreamSpec:
     # whether the Gluon net is hybridised (a static graph) or run imperatively. Other runtimes ignore both.
     cudnn_autotune: Optional[bool] = None
     hybridize: bool = True
+    jit_compile: bool = False  # tensorflow: compile the tf.function with XLA (P3 ran without)
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -89,7 +90,7 @@ class StreamSpec:
 # RunSpec fields that are stream 0's StreamSpec (the rest are run-level).
 _STREAM_FIELDS = ("model", "framework", "precision", "batch_size", "input_shape", "num_classes", "threads",
                   "placement", "artifact", "input_dir", "weights", "calib_dir", "seed", "copies", "device",
-                  "limits", "cudnn_autotune", "hybridize")
+                  "limits", "cudnn_autotune", "hybridize", "jit_compile")
 
 
 def _model_fields(cls: Any, data: Dict[str, Any], source: str) -> Dict[str, Any]:
@@ -167,6 +168,7 @@ class RunSpec:
     schema_version: int = SCHEMA_VERSION
     cudnn_autotune: Optional[bool] = None  # stream 0's (StreamSpec): MXNet's cuDNN autotune switch
     hybridize: bool = True  # stream 0's (StreamSpec): MXNet Gluon hybridize
+    jit_compile: bool = False  # stream 0's (StreamSpec): tensorflow's tf.function through XLA
     # How the run's process starts: "fresh" (a new interpreter) or "forked" (from a server that imported
     # the runtime once; suite/forkserver.py). Last, with its default left out of the id: old ids stay.
     process: str = "fresh"

@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("make", help="make one artefact (torch, onnx, tflite, edgetpu) with its manifest")
     common(q)
-    q.add_argument("--format", choices=["torch", "onnx", "tflite", "edgetpu"], required=True)
+    q.add_argument("--format", choices=["torch", "onnx", "tflite", "edgetpu", "keras"], required=True)
     q.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
     q.add_argument("--out", required=True)
     q.add_argument("--opset", type=int, default=17)

@@ -27,4 +27,10 @@ def make(fmt: str, model: str, out_dir: str, input_shape: Tuple[int, ...], num_c
         if precision != "int8":
             raise ValueError("the EdgeTPU runs full-integer INT8 models only, not %r" % precision)
         return export.export_edgetpu(model, out_dir, input_shape, num_classes, seed, calib_dir, calib_samples, weights)
-    raise ValueError("unknown artefact format %r (torch, onnx, tflite, edgetpu)" % fmt)
+    if fmt == "keras":
+        if precision != "fp32":
+            raise ValueError("keras artefacts are fp32 (the tensorflow backend applies mixed_float16 at load)")
+        from .keras_export import export_keras
+
+        return export_keras(model, out_dir, input_shape, num_classes, seed, weights)
+    raise ValueError("unknown artefact format %r (torch, onnx, tflite, edgetpu, keras)" % fmt)

@@ -37,7 +37,14 @@ def build(model: str, input_shape: Tuple[int, ...], num_classes: int = 1000, see
         raise ValueError("no Keras application for %r; known: %s" % (model, ", ".join(sorted(zoo.KERAS))))
     cls_name = zoo.KERAS[model][0]
     c, h, w = input_shape
-    keras.utils.set_random_seed(seed)
+    if hasattr(keras.utils, "set_random_seed"):
+        keras.utils.set_random_seed(seed)
+    else:  # Keras < 2.7 (JetPack 4's TensorFlow 2.5): the three generators it seeds
+        import random
+
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.random.set_seed(seed)
     kwargs = {"weights": None, "classes": num_classes, "input_shape": (h, w, c), "classifier_activation": None}
     if cls_name.startswith("MobileNetV3"):
         kwargs["include_preprocessing"] = False  # inputs are already ImageNet-normalised floats

@@ -78,6 +78,8 @@ def models(framework: str = "torch") -> List[str]:
         return gluon_zoo.names()
     if framework == "tflite":  # Keras applications, and torchvision nets rebuilt in Keras (torch2keras)
         return sorted(set(KERAS) | set(TORCHVISION))
+    if framework == "tensorflow":  # the Keras applications themselves
+        return sorted(KERAS)
     return sorted(TORCHVISION)
 
 
@@ -109,7 +111,7 @@ def default_shape(model: str, framework: str = "torch") -> Tuple[int, int, int]:
     base = model.split("+", 1)[0]
     if framework == "mxnet" and base in gluon_zoo.GLUON:
         return gluon_zoo.GLUON[base].input_shape
-    if base in KERAS and (framework == "tflite" or base not in TORCHVISION):
+    if base in KERAS and (framework in ("tflite", "tensorflow") or base not in TORCHVISION):
         return KERAS[base][1]
     return TORCHVISION.get(base, (3, 224, 224))
 

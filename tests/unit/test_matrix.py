@@ -145,14 +145,17 @@ def test_study_matrices_cover_their_protocols() -> None:
     cells = {(r.spec.model, r.spec.framework) for r in p2.runs}
     # P2's torchvision-only models reach LiteRT on the Pi (through torch2keras), next to ONNX Runtime.
     assert {("alexnet", "tflite"), ("squeezenet1_0", "tflite"), ("densenet161", "onnxruntime")} <= cells
+    # TensorFlow runs the two P2 models Keras has, on the Pi's CPU; its GPU cells are skipped with the reason.
+    assert {("resnet50", "tensorflow"), ("vgg16", "tensorflow")} <= cells and ("alexnet", "tensorflow") not in cells
     assert ("resnet18", "mxnet") in cells  # MXNet's Gluon nets, from the image its wheel builds
-    assert {why for _, why in p2.skipped} == {"rpi4 has no torch image", "rpi4 runs mxnet on cpu, not cuda"}
+    assert {why for _, why in p2.skipped} == {"rpi4 has no torch image", "rpi4 runs tensorflow on cpu, not cuda",
+                                           "rpi4 runs mxnet on cpu, not cuda"}
     p5 = plan.build(ROOT / "matrices/p5-pruning.yaml")
     assert {r.spec.input_shape for r in p5.runs} == {(3, s, s) for s in (224, 192, 160, 112)}
     assert "resnet50+pruned-taylor-50" in {r.spec.model for r in p5.runs}
     p4 = plan.build(ROOT / "matrices/p4-tensorrt.yaml")
     assert {(r.spec.framework, r.spec.precision) for r in p4.runs} == {
-        ("torch", "fp32"), ("tensorrt", "fp32"), ("tensorrt", "fp16")}
+        ("tensorflow", "fp32"), ("torch", "fp32"), ("tensorrt", "fp32"), ("tensorrt", "fp16")}
 
 
 def test_local_paths_resolve_against_the_matrix_folder(tmp_path: Path) -> None:

@@ -67,8 +67,9 @@ def test_good_p3_matrices_plan(tmp_path: Path) -> None:
     assert {a.key for a in smoke.artifacts()} >= {a.key for a in dmp.stream_artifacts}
     batching = plan.build(root / "p3-batching.yaml")
     note = ramp_campaign.plan_note(batching)
-    # 16 torch groups (8 models x cpu/cuda) x 9 batch sizes x 30 repetitions in the worst case; a group that
-    # fails at batch 1 runs its 30 repetitions of batch 1 only
-    assert (note["worst_case_runs"], note["groups"], note["fewest_runs"]) == (4320, 16, 480)
+    # 16 torch groups (8 models x cpu/cuda) and 8 tensorflow ones (its 4 Keras models x cpu/cuda) x 9 batch
+    # sizes x 30 repetitions in the worst case, plus 2 MobileNet-V1 tensorflow groups at batch 1 only; a group
+    # that fails at batch 1 runs its 30 repetitions of batch 1 only
+    assert (note["worst_case_runs"], note["groups"], note["fewest_runs"]) == (4320 + 2160 + 60, 26, 780)
     cluster = plan.build(root / "p3-edgetpu-cluster.yaml")
     assert {r.spec.placement for r in cluster.runs} >= {"edgetpu:0,edgetpu:1,edgetpu:2,edgetpu:3"}
