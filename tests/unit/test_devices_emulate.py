@@ -63,7 +63,7 @@ def test_ceiling_mode_runs_the_hosts_own_image_under_the_devices_memory() -> Non
     # a Jetson cannot run functionally (its images need the nvidia runtime) but its memory can be bounded,
     # with what the emulation cannot see said
     jet, problems = emulate.prepare("jetson-nano", BIG_X86, "ceiling")
-    assert jet is not None and not problems and list(jet.device.frameworks) == ["torch"]
+    assert jet is not None and not problems and list(jet.device.frameworks) == ["torch", "tensorflow"]
     assert any("GPU shares its RAM" in n for n in jet.notes)
     assert devices.load("rpi4@emulated").emulation == "functional"  # the older name reads as functional
 
