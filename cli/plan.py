@@ -1,7 +1,7 @@
 """Plan: a matrix expanded for one device into ordered RunSpecs, each with a stable id."""
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -305,9 +305,7 @@ def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: device
 
 
 def _with(spec: RunSpec, **changes: Any) -> RunSpec:
-    d = spec.to_dict()
-    d.update(changes)
-    return RunSpec.from_dict(d)
+    return replace(spec, **changes).validate()
 
 
 def estimate(spec: RunSpec) -> float:
