@@ -10,6 +10,7 @@ from .. import store
 from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
 from . import figures, html, markdown
+from . import adaptive as adaptive_report
 from . import multi as p3_report
 from .analyses import run_analyses
 from .data import REPORT_DIR, ReportData
@@ -101,7 +102,8 @@ def _write(t: Tables, campaign_dir: Path, out: Path) -> ReportData:
     data.files += data.p3.files
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
-    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3))
+    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3)
+                  + adaptive_report.section(campaign_dir, out, data.files))
     data.files.append(md)
     data.pareto = _pareto(t, data.notes)
     page = out / "report.html"  # the same report, interactive and self-contained (report/html.py)
