@@ -10,8 +10,8 @@ the campaign's adaptive.json as it is taken.
 
 import json
 import math
-from pathlib import Path
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Optional
 
 from edgebench.suite.spec import RunResult, RunSpec

@@ -20,7 +20,7 @@ from edgebench.suite.spec import RunResult, RunSpec
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from . import adaptive, artifacts, ramp_campaign, store
+from . import adaptive, artifacts, ramp_campaign, shards, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from .errors import InputError
 from .lock import CampaignLocked, hold
@@ -83,7 +83,7 @@ def write_campaign_file(plan: Plan, camp_dir: Path, runner: str) -> None:
         "name": camp_dir.name, "matrix_file": str(plan.path), "matrix_text": plan.path.read_text(),
         "matrix": plan.matrix.model_dump(), "device": plan.device.model_dump(), "runner": runner,
         "edgebench_version": __version__, "created": created, "updated": now,
-        "run_ids": [r.run_id for r in plan.runs],
+        "run_ids": [r.run_id for r in plan.runs], "shard": shards.record(plan),
     })
 
 
@@ -171,6 +171,8 @@ def _run_locked(plan: Plan, runner: Runner, camp_dir: Path, models_dir: Path, co
                 show_progress: bool, outcome: Outcome) -> None:
     for msg in reap_orphans(camp_dir):  # what a dead orchestrator left, ended (inside the lock) before anything runs
         console.log(msg)
+    if (camp_dir / store.CAMPAIGN_FILE).exists():
+        shards.check_folder(store.read_campaign_file(camp_dir), plan, str(camp_dir))
     write_campaign_file(plan, camp_dir, runner.name)
     with _progress(console, show_progress) as prog:
         arts = plan.artifacts()

@@ -42,6 +42,7 @@ class Plan:
     device: devices.Device
     runs: list[PlannedRun]
     skipped: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (cell, why) with unsupported: skip
+    shard: Optional[dict[str, Any]] = None  # --shard I/N: index, count, unit and the whole plan's run ids (shards.py)
 
     @property
     def estimate_s(self) -> float:

@@ -9,8 +9,8 @@ import pandas as pd
 from .. import store
 from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
-from . import figures, html, markdown
 from . import adaptive as adaptive_report
+from . import figures, html, markdown
 from . import multi as p3_report
 from .analyses import run_analyses
 from .data import REPORT_DIR, ReportData
