@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 # images: pulled, or built with BUILD=1), and EMULATE=1 to emulate DEVICE on a bigger host.
 bench: setup
 	$(BIN)/edgebench bench --device $(DEVICE) --matrix $(MATRIX) --runner $(RUNNER) --results $(RESULTS) \
-	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate) $(if $(REGISTRY),--registry $(REGISTRY))
+	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(SHARD),--shard $(SHARD))
 
 lint: setup
 	$(BIN)/ruff check cli suite tests benchmarks
