@@ -35,16 +35,14 @@ def learn(p: plan.Plan, results_root: Path) -> dict[str, str]:
     """Each run's estimate from the device's history where it has one (in place); per 'framework model',
     the source its runs used ('model' or 'history of N run(s)', 'history (scaled) ...')."""
     h = history.load(results_root, p.device.name)
-    sources: dict[str, str] = {}
+    seen: dict[str, set[str]] = {}
     for r in p.runs:
-        name = "%s %s" % (r.spec.framework, r.spec.model)
         est, how = h.estimate(r.spec) if h.samples else (None, "")
         if est is not None:
             r.estimate_s = est
-        src = how if est is not None else "model (cli/plan.py)"
-        prev = sources.get(name)
-        sources[name] = src if prev is None or prev == src else "mixed: " + ", ".join(sorted({prev, src}))
-    return sources
+        seen.setdefault("%s %s" % (r.spec.framework, r.spec.model), set()).add(
+            how if est is not None else "model (cli/plan.py)")
+    return {name: srcs.pop() if len(srcs) == 1 else "mixed: " + ", ".join(sorted(srcs)) for name, srcs in seen.items()}
 
 
 def bounds(p: plan.Plan) -> Bounds:
