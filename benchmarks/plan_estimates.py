@@ -24,8 +24,10 @@ def row(path: Path) -> list[str]:
     # before: the fixed count, every cell at its maximum repetitions and every ramp level run (the bound at most)
     before_runs, before_s = b.runs_max, b.s_max
     return [p.matrix.name, p.device.name, "%d" % before_runs, estimates.duration(before_s),
-            "%d - %d" % (b.runs_min, b.runs_max), "%s - %s" % (estimates.duration(b.s_min), estimates.duration(b.s_max)),
-            "%.1f%%" % (100 * (1 - b.s_min / before_s)) if before_s else "-", "; ".join(b.assumes)]
+            "%d - %d" % (b.runs_min, b.runs_max),
+            "%s - %s" % (estimates.duration(b.s_min), estimates.duration(b.s_max)),
+            "%.1f%%" % (100 * (1 - b.s_min / before_s)) if before_s else "-",
+            "; ".join(b.assumes)]
 
 
 def main() -> None:

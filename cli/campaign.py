@@ -198,8 +198,9 @@ def _run_locked(plan: Plan, runner: Runner, camp_dir: Path, models_dir: Path, co
                     _adaptive(cells, key, camp_dir, runner, models_dir, outcome, console)
             if prog and task is not None:
                 prog.update(task, advance=planned.estimate_s, done=i + 1)
-        for key in cells.open_cells() if cells is not None else []:  # repetition-major: after every round
-            _adaptive(cells, key, camp_dir, runner, models_dir, outcome, console)
+        if cells is not None:  # repetition-major: the cells' extra repetitions after every round
+            for key in cells.open_cells():
+                _adaptive(cells, key, camp_dir, runner, models_dir, outcome, console)
     if walk is not None:
         outcome.ramps, outcome.findings = walk.finish(camp_dir, outcome.results), walk.findings
     if outcome.adaptive:
