@@ -68,7 +68,8 @@ def main() -> None:
     report("model, on those repetitions 1+", model, later)
     report("history of repetition 0 -> repetitions 1+", {r.run_id: r.estimate_s for r in p2.runs}, later)
     print("  sources: %s" % ", ".join("%s: %s" % kv for kv in sorted(src.items())))
-    print("  history: %d runs of %s" % (history.load(root, p.device.name).runs, p.device.name))
+    print("  history kept for the out-of-sample line: %d repetition-0 runs of %s" % (
+        history.load(root, p.device.name).runs, p.device.name))
     shutil.rmtree(root)
 
 
