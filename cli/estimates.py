@@ -35,14 +35,22 @@ def learn(p: plan.Plan, results_root: Path) -> dict[str, str]:
     """Each run's estimate from the device's history where it has one (in place); per 'framework model',
     the source its runs used ('model' or 'history of N run(s)', 'history (scaled) ...')."""
     h = history.load(results_root, p.device.name)
-    seen: dict[str, set[str]] = {}
+    seen: dict[str, dict[str, list[int]]] = {}  # framework model -> source -> the run counts it came from
     for r in p.runs:
         est, how = h.estimate(r.spec) if h.samples else (None, "")
         if est is not None:
             r.estimate_s = est
-        seen.setdefault("%s %s" % (r.spec.framework, r.spec.model), set()).add(
-            how if est is not None else "model (cli/plan.py)")
-    return {name: srcs.pop() if len(srcs) == 1 else "mixed: " + ", ".join(sorted(srcs)) for name, srcs in seen.items()}
+        kind, _, n = (how if est is not None else "model (cli/plan.py):0").rpartition(":")
+        seen.setdefault("%s %s" % (r.spec.framework, r.spec.model), {}).setdefault(kind, []).append(int(n))
+    return {name: ", ".join(_source(kind, ns) for kind, ns in sorted(srcs.items())) for name, srcs in seen.items()}
+
+
+def _source(kind: str, counts: list[int]) -> str:
+    """'history of 4 run(s)', 'history of 2-4 run(s)', or the model, with how many planned runs used it."""
+    if kind.startswith("model"):
+        return "%s for %d run(s)" % (kind, len(counts))
+    lo, hi = min(counts), max(counts)
+    return "%s of %s run(s) for %d run(s)" % (kind, "%d" % lo if lo == hi else "%d-%d" % (lo, hi), len(counts))
 
 
 def bounds(p: plan.Plan) -> Bounds:

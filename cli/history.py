@@ -44,7 +44,8 @@ class History:
         return sum(len(v) for v in self.samples.values())
 
     def estimate(self, spec: RunSpec) -> tuple[Optional[float], str]:
-        """Seconds for one run from history and which history ('' and None: none fits)."""
+        """Seconds for one run from history, and 'history:N' or 'history (scaled):N' (N: the runs it
+        came from); None and '' when no history fits."""
         got = self.samples.get(_key(spec))
         how = "history"
         if not got:
@@ -62,7 +63,7 @@ class History:
         warm = statistics.median(s.warmup_per_s for s in got) * ratio
         measure = max(per_batch * spec.iterations, spec.min_measure_s)
         return (over + fixed + spec.settle_s + spec.monitor_ready_s + warm * spec.warmups + measure,
-                "%s of %d run(s)" % (how, len(got)))
+                "%s:%d" % (how, len(got)))
 
 
 def _key(spec: RunSpec) -> tuple[Any, ...]:

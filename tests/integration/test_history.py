@@ -32,7 +32,7 @@ def test_plan_learns_from_the_devices_finished_runs(tmp_path: Path, models_dir: 
     p = plan.build(m)
     model_est = p.runs[0].estimate_s
     sources = estimates.learn(p, results)
-    assert sources == {"onnxruntime mobilenet_v3_small": "history of 2 run(s)"}
+    assert sources == {"onnxruntime mobilenet_v3_small": "history of 2 run(s) for 2 run(s)"}
     learnt = p.runs[0].estimate_s
     assert learnt != model_est
     # The parts add back up to the wall time they came from (same warm-ups and iterations): within 10 %.
@@ -41,7 +41,8 @@ def test_plan_learns_from_the_devices_finished_runs(tmp_path: Path, models_dir: 
     m.write_text(MATRIX % "1, 4")
     p = plan.build(m)
     sources = estimates.learn(p, results)
-    assert sources["onnxruntime mobilenet_v3_small"].startswith("mixed: history (scaled) of 2 run(s), history of 2")
+    assert sources["onnxruntime mobilenet_v3_small"] == ("history of 2 run(s) for 2 run(s), "
+                                                         "history (scaled) of 2 run(s) for 2 run(s)")
     by_batch = {r.spec.batch_size: r.estimate_s for r in p.runs}
     assert by_batch[4] > by_batch[1]  # four images a batch take longer than one
 

@@ -35,4 +35,6 @@ def test_without_history_every_estimate_says_it_is_the_model(tmp_path: Path) -> 
     p = plan.build(ROOT / "matrices/smoke.yaml")
     before = [r.estimate_s for r in p.runs]
     sources = estimates.learn(p, tmp_path)  # an empty results root
-    assert set(sources.values()) == {"model (cli/plan.py)"} and [r.estimate_s for r in p.runs] == before
+    assert all(v.startswith("model (cli/plan.py) for ") for v in sources.values())
+    assert sources["torch resnet18"] == "model (cli/plan.py) for 10 run(s)"  # 4 cells x 2, and the OOM cell's 2
+    assert [r.estimate_s for r in p.runs] == before
