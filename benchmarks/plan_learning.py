@@ -8,6 +8,7 @@ and out-of-sample (history of the repetition-0 runs only, estimating the repetit
 Errors are (estimate - real) / real, for the total and the median over runs of |per-run error|.
 
     .venv/bin/python benchmarks/plan_learning.py MATRIX CAMPAIGN_DIR [--before plan.json] [--elapsed S]
+        [--history RESULTS_ROOT]
 """
 
 import argparse
@@ -30,6 +31,8 @@ def main() -> None:
     ap.add_argument("campaign", type=Path)
     ap.add_argument("--before", type=Path, help="plan --json written before the campaign ran")
     ap.add_argument("--elapsed", type=float, help="the run command's own wall time, s")
+    ap.add_argument("--history", type=Path, help="also: estimates learnt from this results root (another "
+                    "campaign of the same matrix and device) against this campaign's runs")
     args = ap.parse_args()
     walls = {}
     for s in store.iter_runs(args.campaign):
@@ -51,6 +54,10 @@ def main() -> None:
               % (name, tot_e, tot_r, _err(tot_e, tot_r), 100 * per, len(only)))
 
     report("model (cli/plan.py), before the run", model, ids)
+    if args.history:
+        ph = plan.build(args.matrix)
+        estimates.learn(ph, args.history)
+        report("history of %s (another campaign)" % args.history, {r.run_id: r.estimate_s for r in ph.runs}, ids)
     root = Path(tempfile.mkdtemp())
     shutil.copytree(args.campaign, root / args.campaign.name, symlinks=True)
     p = plan.build(args.matrix)
