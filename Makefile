@@ -33,7 +33,8 @@ $(MXNET_VENV)/.installed: images/versions.lock scripts/mxnet-env.sh
 # functional) to emulate DEVICE on a bigger host.
 bench: setup
 	$(BIN)/edgebench bench --device $(DEVICE) --matrix $(MATRIX) --runner $(RUNNER) --results $(RESULTS) \
-	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate $(if $(filter 1,$(EMULATE)),ceiling,$(EMULATE))) $(if $(REGISTRY),--registry $(REGISTRY))
+	  $(if $(BUILD),--build) $(if $(EMULATE),--emulate $(if $(filter 1,$(EMULATE)),ceiling,$(EMULATE))) $(if $(REGISTRY),--registry $(REGISTRY)) \
+	  $(if $(SHARD),--shard $(SHARD))
 
 lint: setup
 	$(BIN)/ruff check cli suite tests benchmarks

@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 from rich.table import Table
 
-from . import artifacts, campaign, plan, ramp_campaign, store
+from . import artifacts, campaign, plan, ramp_campaign, shards, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK, JsonOpt, emit_json, err, error, out
 from .errors import InputError
 
@@ -44,6 +44,8 @@ DeviceOpt = Annotated[Optional[str], typer.Option("--device", "-d", help="device
 ResultsOpt = Annotated[Path, typer.Option("--results", help="results root folder")]
 ModelsOpt = Annotated[Path, typer.Option("--models", help="model artefact cache")]
 MaxRunsOpt = Annotated[int, typer.Option("--max-runs", min=1, help="refuse a plan of more runs than this")]
+ShardOpt = Annotated[Optional[str], typer.Option("--shard", metavar="I/N", help="run shard I of N (1-based): a "
+                     "stable share of the cells, by cell id, for one of N identical devices")]
 
 
 def stopped(e: campaign.Stop) -> NoReturn:
@@ -60,11 +62,18 @@ def disk_full(e: OSError, where: Path, what: str) -> NoReturn:
 
 @app.command("plan")
 def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False,
-             max_runs: MaxRunsOpt = plan.MAX_RUNS) -> None:
-    """Print the ordered plan of a matrix for a device (a dry run): runs, cells and estimated time."""
-    p = plan.build(matrix, device, max_runs=max_runs)
+             max_runs: MaxRunsOpt = plan.MAX_RUNS, results: ResultsOpt = RESULTS_DIR,
+             shard: ShardOpt = None) -> None:
+    """Print the ordered plan of a matrix for a device (a dry run): runs, cells and estimated time, learnt from
+    the device's finished runs under --results where there are any."""
+    from . import estimates
+
+    p = shards.apply(plan.build(matrix, device, max_runs=max_runs), shard)
+    sources = estimates.learn(p, results)
+    bounds = estimates.bounds(p)
     if as_json:
         emit_json({"matrix": str(matrix), "device": p.device.name, "runs": len(p.runs), "estimate_s": p.estimate_s,
+                   "bounds": bounds.to_dict(), "estimate_sources": sources, "shard": shards.record(p),
                     "artifacts": [a.key for a in p.artifacts()],
                     "skipped": [{"cell": c, "why": why} for c, why in p.skipped],
                     "ramp": ramp_campaign.plan_note(p),
@@ -86,6 +95,9 @@ def plan_cmd(matrix: Path, device: DeviceOpt = None, as_json: JsonOpt = False,
     _print_skipped(p)
     if p.matrix.ramp is not None:
         err.print("[yellow]%s[/]" % ramp_campaign.plan_note(p)["text"])
+    out.print("estimate: %s" % estimates.text(bounds), highlight=False)
+    for name, src in sorted(sources.items()):
+        out.print("  %s: %s" % (name, src), highlight=False)
 
 
 def _print_skipped(p: plan.Plan) -> None:
@@ -103,9 +115,13 @@ def run_cmd(matrix: Path, device: DeviceOpt = None,
             name: Annotated[Optional[str], typer.Option("--campaign", help="campaign folder name")] = None,
             allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios on a host without swap")] = False,
             report: Annotated[bool, typer.Option(help="write the report when the campaign ends")] = True,
-            as_json: JsonOpt = False, max_runs: MaxRunsOpt = plan.MAX_RUNS) -> None:
+            as_json: JsonOpt = False, max_runs: MaxRunsOpt = plan.MAX_RUNS, shard: ShardOpt = None) -> None:
     """Run every cell of a matrix; re-running resumes (finished runs are kept, never overwritten)."""
-    p = plan.build(matrix, device, name or "", max_runs=max_runs)
+    from . import estimates
+
+    p = shards.apply(plan.build(matrix, device, name or "", max_runs=max_runs), shard)
+    name = name or (shards.default_campaign(p.matrix.name, p) if p.shard else None)
+    estimates.learn(p, results)  # the progress bar's ETA from this device's history, where it has one
     _print_skipped(p)
     try:
         done = campaign.execute(p, runner, allow_no_swap, results, models, err, campaign=name or "",

@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from edgebench.suite import __version__
 from edgebench.suite.fsutil import write_json
 from edgebench.suite.spec import RunResult, RunSpec
-from edgebench.suite.timing import median_ci
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from . import artifacts, ramp_campaign, store
+from . import adaptive, artifacts, ramp_campaign, shards, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from .errors import InputError
 from .lock import CampaignLocked, hold
-from .plan import Plan, PlannedRun, check_before_run, estimate
+from .plan import Plan, check_before_run, estimate
 from .runners import make_runner
 from .runners.base import Runner
 from .runners.reap import reap_orphans
@@ -84,7 +83,7 @@ def write_campaign_file(plan: Plan, camp_dir: Path, runner: str) -> None:
         "name": camp_dir.name, "matrix_file": str(plan.path), "matrix_text": plan.path.read_text(),
         "matrix": plan.matrix.model_dump(), "device": plan.device.model_dump(), "runner": runner,
         "edgebench_version": __version__, "created": created, "updated": now,
-        "run_ids": [r.run_id for r in plan.runs],
+        "run_ids": [r.run_id for r in plan.runs], "shard": shards.record(plan),
     })
 
 
@@ -179,6 +178,8 @@ def _run_locked(plan: Plan, runner: Runner, camp_dir: Path, models_dir: Path, co
                 show_progress: bool, outcome: Outcome) -> None:
     for msg in reap_orphans(camp_dir):  # what a dead orchestrator left, ended (inside the lock) before anything runs
         console.log(msg)
+    if (camp_dir / store.CAMPAIGN_FILE).exists():
+        shards.check_folder(store.read_campaign_file(camp_dir), plan, str(camp_dir))
     write_campaign_file(plan, camp_dir, runner.name)
     with _progress(console, show_progress) as prog:
         arts = plan.artifacts()
@@ -190,21 +191,27 @@ def _run_locked(plan: Plan, runner: Runner, camp_dir: Path, models_dir: Path, co
                     prog.update(task, advance=1, done=i + 1)
         task = prog.add_task(camp_dir.name, total=plan.estimate_s, done=0, runs=len(plan.runs)) if prog else None
         walk = ramp_campaign.Walk(plan) if plan.matrix.ramp is not None else None
+        cells = adaptive.Cells.of(plan)
         for i, planned in enumerate(plan.runs):
             skip = walk.before(planned, camp_dir, outcome.results) if walk is not None else None
             if skip is not None:
                 outcome.results.append(skip)
                 console.log("[yellow]skipped[/] %s: %s" % (planned.run_id, skip.reason))
-            else:
-                _one(planned.spec, camp_dir, runner, models_dir, outcome, console)
+            result = skip or _one(planned.spec, camp_dir, runner, models_dir, outcome, console)
+            if cells is not None:
+                cells.add(cells.keys[i], result)
+                key = cells.closed_by(i)
+                if key is not None:  # cell-major: the cell's extra repetitions now, beside its planned ones
+                    _adaptive(cells, key, camp_dir, runner, models_dir, outcome, console)
             if prog and task is not None:
                 prog.update(task, advance=planned.estimate_s, done=i + 1)
-        if plan.matrix.adaptive is not None:
-            _adaptive(plan, camp_dir, runner, models_dir, outcome, console)
+        if cells is not None:  # repetition-major: the cells' extra repetitions after every round
+            for key in cells.open_cells():
+                _adaptive(cells, key, camp_dir, runner, models_dir, outcome, console)
     if walk is not None:
         outcome.ramps, outcome.findings = walk.finish(camp_dir, outcome.results), walk.findings
     if outcome.adaptive:
-        write_json(str(camp_dir / "adaptive.json"), outcome.adaptive)
+        write_json(str(camp_dir / adaptive.ADAPTIVE_FILE), outcome.adaptive)
 
 
 def _one(spec: RunSpec, camp_dir: Path, runner: Runner, models_dir: Path, outcome: Outcome,
@@ -249,50 +256,15 @@ def _set_aside_quietly(run_dir: Path, outcome: Outcome) -> None:
         pass
 
 
-def _cell_key(spec: RunSpec) -> str:
-    d = spec.to_dict()
-    d["repetition"] = 0
-    return RunSpec.from_dict(d).run_id
-
-
-def _adaptive(plan: Plan, camp_dir: Path, runner: Runner, models_dir: Path, outcome: Outcome,
+def _adaptive(cells: adaptive.Cells, key: str, camp_dir: Path, runner: Runner, models_dir: Path, outcome: Outcome,
               console: Console) -> None:
-    """Add repetitions to each cell until the CI of its median is within ci_share, or the cap."""
-    ad = plan.matrix.adaptive
-    assert ad is not None
-    cells: dict[str, list[PlannedRun]] = {}
-    for p in plan.runs:
-        cells.setdefault(_cell_key(p.spec), []).append(p)
-    for key, runs in cells.items():
-        base = runs[0].spec
-        n = len(runs)
-        while True:
-            medians = [r.summary.p50 for r in outcome.results
-                       if r.summary is not None and r.status == "ok" and _cell_key_of(r) == key]
-            if len(medians) >= max(ad.min_repetitions, 2):
-                med, lo, hi = median_ci(medians, ad.confidence)
-                share = (hi - lo) / 2 / med if med > 0 else float("inf")
-                if share <= ad.ci_share:
-                    reason = "ci_within_share"
-                    break
-            else:
-                med, lo, hi, share = float("nan"), float("nan"), float("nan"), float("inf")
-            if n >= ad.max_repetitions:
-                reason = "max_repetitions"
-                break
-            d = base.to_dict()
-            d["repetition"] = n
-            spec = RunSpec.from_dict(d)
-            _one(spec, camp_dir, runner, models_dir, outcome, console)
-            n += 1
-        outcome.adaptive[key] = {"model": base.model, "framework": base.framework, "batch_size": base.batch_size,
-                                 "repetitions": n, "ok_repetitions": len(medians), "median_s": med,
-                                 "ci": [lo, hi], "ci_half_share": share, "target_share": ad.ci_share,
-                                 "stopped": reason}
-
-
-def _cell_key_of(result: RunResult) -> str:
-    return _cell_key(RunSpec.from_dict(result.spec))
+    """Repetitions of one cell until cli/adaptive.py decides; the decision into adaptive.json at once."""
+    spec = cells.next_spec(key)
+    while spec is not None:
+        cells.add(key, _one(spec, camp_dir, runner, models_dir, outcome, console))
+        spec = cells.next_spec(key)
+    outcome.adaptive[key] = cells.decisions[key]
+    adaptive.append_decision(camp_dir, key, cells.decisions[key])
 
 
 __all__ = ["Finished", "Stop", "estimate", "execute", "run"]

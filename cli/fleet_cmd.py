@@ -18,7 +18,7 @@ import typer
 from edgebench.suite.fsutil import write_json
 from rich.table import Table
 
-from . import artifacts, campaign, detect, devices, emulate, image_lock, image_transfer, images, plan, store
+from . import artifacts, campaign, detect, devices, emulate, image_lock, image_transfer, images, plan, shards, store
 from .console import EXIT_FAILED, EXIT_INPUT, EXIT_OK, JsonOpt, emit_json, err, error, out
 from .errors import InputError
 
@@ -163,7 +163,9 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
               allow_no_swap: Annotated[bool, typer.Option(help="run swap scenarios without swap")] = False,
               as_json: JsonOpt = False,
               max_runs: Annotated[int, typer.Option("--max-runs", min=1, help="refuse a plan of more runs than this")
-                                  ] = plan.MAX_RUNS) -> None:
+                                  ] = plan.MAX_RUNS,
+              shard: Annotated[Optional[str], typer.Option("--shard", metavar="I/N", help="run shard I of N of the "
+                               "plan (a stable share by cell id, for N identical devices)")] = None) -> None:
     """Run a matrix on this device in its pinned images and write the report (`make bench DEVICE=...`)."""
     facts = detect.gather()
     emu = None
@@ -181,8 +183,8 @@ def bench_cmd(device: Annotated[str, typer.Option("--device", "-d", help="device
         if problems:
             refuse(device, problems, facts)
         run_device = device
-    p = plan.build(matrix, run_device, max_runs=max_runs)
-    camp = name or "%s-%s" % (p.matrix.name, run_device.replace("@", "-"))
+    p = shards.apply(plan.build(matrix, run_device, max_runs=max_runs), shard)
+    camp = name or shards.default_campaign("%s-%s" % (p.matrix.name, run_device.replace("@", "-")), p)
     if emu is not None:
         p = emulate.apply(p, emu)
     plan.check_before_run(p, runner, results, camp)  # before any image is pulled or built
@@ -291,16 +293,32 @@ def merge_cmd(paths: list[Path], out_dir: Annotated[Path, typer.Option("--out")]
               show_emulated_speed: Annotated[bool, typer.Option(
                   help="show functional emulation's QEMU timings in the throughput table too (marked QEMU)")
               ] = False) -> None:
-    """One cross-device report from campaign folders (bench artifacts of several devices)."""
-    md = merge(paths, out_dir, show_emulated=show_emulated_speed)
+    """One cross-device report from campaign folders (bench artifacts of several devices). The shards of one
+    plan (`bench --shard I/N`) are first joined into one campaign and checked: a run no shard holds, or two
+    do, is named and the command exits 1 (after the report)."""
+    from . import shard_merge
+
+    joined = shard_merge.join(campaigns_under(paths, shards_too=True), out_dir / "campaigns")
+    for line in joined.lines:
+        err.print(line, highlight=False)
+    md = merge(paths + ([out_dir / "campaigns"] if joined.campaigns else []), out_dir,
+               show_emulated=show_emulated_speed)
     out.print(str(md))
+    if not joined.ok:
+        error("the shards do not make the whole plan: %s" % "; ".join(
+            "%s: %d missing, %d duplicated" % (n, len(joined.missing[n]), len(joined.duplicated[n]))
+            for n in joined.missing if joined.missing[n] or joined.duplicated[n]))
+        raise typer.Exit(EXIT_FAILED)
 
 
-def campaigns_under(paths: list[Path]) -> list[Path]:
+def campaigns_under(paths: list[Path], shards_too: bool = False) -> list[Path]:
+    """Campaign folders under `paths`; a shard's only with shards_too (merge reports them joined)."""
+    from .shard_merge import is_shard
+
     found: list[Path] = []
     for p in paths:
         found += sorted(c.parent for c in p.rglob("campaign.json") if "_report" not in c.parts)
-    return sorted(set(found))
+    return sorted(c for c in set(found) if shards_too or not is_shard(c))
 
 
 def _device_column(dev: str, table: Any, show_emulated: bool) -> str:

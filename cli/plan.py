@@ -1,7 +1,7 @@
 """Plan: a matrix expanded for one device into ordered RunSpecs, each with a stable id."""
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -42,6 +42,7 @@ class Plan:
     device: devices.Device
     runs: list[PlannedRun]
     skipped: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (cell, why) with unsupported: skip
+    shard: Optional[dict[str, Any]] = None  # --shard I/N: index, count, unit and the whole plan's run ids (shards.py)
 
     @property
     def estimate_s(self) -> float:
@@ -308,9 +309,7 @@ def _planned(cell: dict[str, Any], labels: dict[str, str], rep: int, dev: device
 
 
 def _with(spec: RunSpec, **changes: Any) -> RunSpec:
-    d = spec.to_dict()
-    d.update(changes)
-    return RunSpec.from_dict(d)
+    return replace(spec, **changes).validate()
 
 
 def estimate(spec: RunSpec) -> float:

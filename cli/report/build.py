@@ -10,6 +10,7 @@ from .. import store
 from ..analysis import speed
 from ..analysis.energy import energy_rows
 from ..analysis.tables import Tables, load
+from . import adaptive as adaptive_report
 from . import ceilings, figures, html, markdown
 from . import multi as p3_report
 from . import p2 as p2_report
@@ -117,7 +118,8 @@ def _write(t: Tables, campaign_dir: Path, out: Path, show_emulated: bool = False
     data.files += data.p2.files
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     md = out / "report.md"
-    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3) + ceilings.markdown(data.ceilings))
+    md.write_text(markdown.write(data, stamp) + p3_report.markdown(data.p3) + ceilings.markdown(data.ceilings)
+                  + adaptive_report.section(campaign_dir, out, data.files))
     data.files.append(md)
     data.pareto = _pareto(t, data.notes)
     page = out / "report.html"  # the same report, interactive and self-contained (report/html.py)

@@ -156,7 +156,10 @@ def test_p1_presets_are_p1s_schedule(name: str, start: float, end: float, stages
     sw = m.sweep
     assert (sw.start_mb, sw.end_mb, sw.stages, sw.budget_mb) == (start, end, stages, budget)
     assert sw.swappiness == 10 and sw.settle_s == 10
-    assert m.repetitions == 5 and m.fixed.iterations == 10 and m.fixed.warmups == 1
+    assert m.fixed.iterations == 10 and m.fixed.warmups == 1
+    # P1's five repetitions at most, stopping from the third once the median's CI is within +-2.5 % (PTS)
+    assert m.adaptive is not None and m.repetitions == m.adaptive.min_repetitions == 3
+    assert (m.adaptive.max_repetitions, m.adaptive.ci_share) == (5, 0.025)
     pts = sw.points()
     assert [p[2] for p in pts] == pytest.approx(_p1_schedule(start, end, stages))
     assert [p[0] for p in pts] == ["ascending"] * (stages + 1) + ["descending"] * stages + ["ascending_again"] * stages
@@ -166,14 +169,14 @@ def test_p1_presets_are_p1s_schedule(name: str, start: float, end: float, stages
 def test_rpi4_sweep_plan_limits_and_order() -> None:
     p = plan.build(ROOT / "matrices/memory-sweep-rpi4.yaml")
     first = [r for r in p.runs if r.spec.model == "mobilenet_v3_small" and r.spec.precision == "fp32"]
-    assert len(first) == 61 * 5
+    assert len(first) == 61 * 3  # planned: the adaptive minimum; up to 5 run
     lim = first[0].spec.limits
     assert (lim.memory_mb, lim.memory_swap_mb, lim.swappiness, lim.swap_mb) == (10, 510, 10, 500)
     last = first[-1].spec.limits
     assert (last.memory_mb, last.swap_mb) == (510, 0)
-    assert [r.spec.repetition for r in first[:6]] == [0, 1, 2, 3, 4, 0]
+    assert [r.spec.repetition for r in first[:4]] == [0, 1, 2, 0]
     assert first[0].spec.settle_s == 10 and first[0].spec.monitor_ready_s == 2 and first[0].spec.min_measure_s == 1
-    assert len(p.runs) == 11 * 3 * 61 * 5
+    assert len(p.runs) == 11 * 3 * 61 * 3
 
 
 def test_emulated_cpuinfo_never_follows_a_planted_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,7 @@
 """RunSpec / RunResult: the versioned boundary between host and image."""
 
 import json
+from typing import Any
 
 import pytest
 from edgebench.suite import spec as specmod
@@ -71,3 +72,34 @@ def test_result_round_trip_and_bad_status() -> None:
 def test_limits_swap() -> None:
     assert Limits(memory_mb=100, memory_swap_mb=300).swap_mb == 200
     assert Limits(memory_mb=100).swap_mb is None
+
+
+def _asdict_form(spec: RunSpec) -> dict[str, Any]:
+    """What to_dict gave when it was dataclasses.asdict plus list conversions (kept fields' values)."""
+    import dataclasses
+
+    d = dataclasses.asdict(spec)
+    d["input_shape"] = list(spec.input_shape)
+    d["monitors"] = list(spec.monitors)
+    d["streams"] = []
+    for st in spec.streams:
+        sd = dataclasses.asdict(st)
+        sd["input_shape"] = list(st.input_shape)
+        d["streams"].append(sd)
+    return d
+
+
+def test_to_dict_is_what_asdict_gave_and_copies_nested_values() -> None:
+    from edgebench.suite.spec import Limits, StreamSpec
+
+    spec = RunSpec(model="resnet18", framework="onnxruntime", limits=Limits(memory_mb=250, memory_swap_mb=300),
+                   labels={"round": "ascending", "stage": "3"}, monitors=("psutil", "ina219"),
+                   monitor_config={"ina219": {"bus": 1, "addr": [64]}}, workload="placement",
+                   streams=(StreamSpec(model="mobilenet_v2", framework="tflite", placement="cpu:1"),))
+    d = spec.to_dict()
+    assert d == _asdict_form(spec)
+    d["monitor_config"]["ina219"]["addr"].append(65)
+    d["labels"]["round"] = "x"
+    assert spec.monitor_config["ina219"]["addr"] == [64] and spec.labels["round"] == "ascending"
+    assert RunSpec.from_dict(spec.to_dict()).run_id == spec.run_id
+    assert RunSpec.from_dict(spec.to_dict()) == spec

@@ -115,9 +115,9 @@ def test_bench_dispatch_jobs_per_device_artifacts_and_merge() -> None:
     assert set(data["on"]["workflow_dispatch"]["inputs"]) >= {"matrix", "devices", "build"}
     bench = data["jobs"]["bench"]
     assert runs_on(bench) == ["self-hosted", "linux", "edgebench-${{ matrix.device }}"]
-    assert bench["strategy"]["matrix"]["device"] == "${{ fromJSON(needs.plan.outputs.devices) }}"
-    assert bench["concurrency"]["group"] == "bench-device-${{ matrix.device }}"
-    assert any("make bench" in str(s.get("run")) for s in bench["steps"])
+    assert bench["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.jobs) }}"
+    assert bench["concurrency"]["group"] == "bench-device-${{ matrix.name }}"  # per device and shard
+    assert any("make bench" in str(s.get("run")) and 'SHARD="$SHARD"' in str(s.get("run")) for s in bench["steps"])
     assert any("upload-artifact" in str(s.get("uses")) for s in bench["steps"])
     report = data["jobs"]["report"]
     assert report["needs"] == "bench" and "always()" in report["if"]
@@ -131,16 +131,24 @@ def _plan_script() -> str:
     return run.split("<<'PY'", 1)[1].split("\nPY", 1)[0].split("\n", 1)[1]
 
 
-@pytest.mark.parametrize("devices,ok", [("rpi4, jetson-nano", True), ("rpi4+coral-usb", True),
-                                        ("rpi4,nosuch", False), ("rpi4;rm -rf /", False)])
-def test_bench_plan_step_accepts_only_known_profiles(devices: str, ok: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize("devices,shards,ok", [("rpi4, jetson-nano", "1", True), ("rpi4+coral-usb", "3", True),
+                                               ("rpi4,nosuch", "1", False), ("rpi4;rm -rf /", "1", False),
+                                               ("rpi4", "0", False), ("rpi4", "2;x", False), ("rpi4", "17", False)])
+def test_bench_plan_step_accepts_only_known_profiles(devices: str, shards: str, ok: bool, tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", _plan_script()], cwd=ROOT, capture_output=True, text=True,
-                         env=dict(os.environ, DEVICES=devices))
+                         env=dict(os.environ, DEVICES=devices, SHARDS=shards))
     assert (out.returncode == 0) == ok, out.stderr
     if ok:
         import json
 
-        assert json.loads(out.stdout.split("=", 1)[1]) == [d.strip() for d in devices.split(",")]
+        got = dict(line.split("=", 1) for line in out.stdout.splitlines())
+        names = [d.strip() for d in devices.split(",")]
+        assert json.loads(got["devices"]) == names
+        n = int(shards)
+        jobs = json.loads(got["jobs"])
+        assert [(j["device"], j["shard"]) for j in jobs] == [
+            (d, "%d/%d" % (i, n) if n > 1 else "") for d in names for i in range(1, n + 1)]
+        assert len({j["name"] for j in jobs}) == len(jobs)  # one results folder and artifact per job
 
 
 def test_zizmor_finds_nothing() -> None:
