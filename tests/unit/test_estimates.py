@@ -21,7 +21,7 @@ def test_a_ramp_counts_its_first_levels_at_least_and_every_level_at_most() -> No
     p = plan.build(ROOT / "matrices/p3-batching.yaml")
     b = estimates.bounds(p)
     assert b.runs_max == len(p.runs) and b.s_max == p.estimate_s
-    assert b.runs_min == ramp_campaign.plan_note(p)["fewest_runs"] == 480  # 16 groups x 30 first-level runs
+    assert b.runs_min == ramp_campaign.plan_note(p)["fewest_runs"] == 780  # 26 groups x 30 first-level runs
     assert b.s_min < b.s_max
 
 
