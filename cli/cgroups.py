@@ -81,11 +81,29 @@ class RunCgroup:
             _write(cpu / "cpu.cfs_quota_us", str(int(limits.cpus * 100000)))
         if (self.root / "pids").is_dir():
             _write(self._mkdir(self.root / "pids") / "pids.max", str(PIDS_MAX))
+        if limits.cpuset is not None:
+            self._cpuset_v1(limits.cpuset)
+
+    def _cpuset_v1(self, cpus: str) -> None:
+        """v1 cpuset groups start empty and take no task until both cpuset.cpus and cpuset.mems are set,
+        in the parent first: both copied from the level above, then the run's own CPUs."""
+        base = self.root / "cpuset"
+        if not (base / "cpuset.cpus").exists():
+            self.notes.append("cpuset not applied: no cpuset cgroup controller on this host")
+            return
+        parent = base / PARENT
+        parent.mkdir(exist_ok=True)
+        for f in ("cpuset.cpus", "cpuset.mems"):
+            if not (parent / f).read_text().strip():
+                _write(parent / f, (base / f).read_text().strip())
+        d = self._mkdir(base)
+        _write(d / "cpuset.mems", (parent / "cpuset.mems").read_text().strip())
+        _write(d / "cpuset.cpus", cpus)
 
     def _create_v2(self, limits: Limits) -> None:
         parent = self.root / PARENT
         parent.mkdir(exist_ok=True)
-        for ctrl in ("memory", "cpu", "pids"):
+        for ctrl in ("memory", "cpu", "pids") + (("cpuset",) if limits.cpuset is not None else ()):
             try:
                 _write(self.root / "cgroup.subtree_control", "+%s" % ctrl)
                 _write(parent / "cgroup.subtree_control", "+%s" % ctrl)
@@ -105,6 +123,11 @@ class RunCgroup:
             _write(d / "cpu.max", "%d 100000" % int(limits.cpus * 100000))
         if (d / "pids.max").exists():
             _write(d / "pids.max", str(PIDS_MAX))
+        if limits.cpuset is not None:
+            if (d / "cpuset.cpus").exists():
+                _write(d / "cpuset.cpus", limits.cpuset)
+            else:
+                self.notes.append("cpuset not applied: the cpuset controller is not enabled in this cgroup v2 tree")
 
     def read(self) -> dict[str, Any]:
         """Limits and counters as the kernel holds them now (bytes)."""
@@ -120,12 +143,20 @@ class RunCgroup:
                     "memory_swap_limit_bytes": num("memory.memsw.limit_in_bytes"),
                     "swappiness": num("memory.swappiness"), "memory_peak_bytes": num("memory.max_usage_in_bytes"),
                     "memsw_peak_bytes": num("memory.memsw.max_usage_in_bytes"), "failcnt": num("memory.failcnt"),
-                    "oom_kill": oom.get("oom_kill"), "under_oom": oom.get("under_oom")}
+                    "oom_kill": oom.get("oom_kill"), "under_oom": oom.get("under_oom"), "cpuset": self._cpuset()}
         ev = reader._kv(str(d / "memory.events"))
         return {"memory_limit_bytes": reader._int(str(d / "memory.max")),
                 "swap_limit_bytes": reader._int(str(d / "memory.swap.max")),
                 "memory_peak_bytes": reader._int(str(d / "memory.peak")),
-                "oom": ev.get("oom"), "oom_kill": ev.get("oom_kill")}
+                "oom": ev.get("oom"), "oom_kill": ev.get("oom_kill"), "cpuset": self._cpuset()}
+
+    def _cpuset(self) -> Optional[str]:
+        """The CPUs the group may use as the kernel holds them; None when no cpuset was set."""
+        for d in self.dirs:
+            for f in ("cpuset.effective_cpus", "cpuset.cpus.effective", "cpuset.cpus"):
+                if (d / f).exists() and (self.version == 1 or (d / "cpuset.cpus").read_text().strip()):
+                    return reader._read(str(d / f))
+        return None
 
     def oom_killed(self) -> tuple[bool, dict[str, Any]]:
         """True when the kernel's OOM killer killed a task of this group; with the counters read."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from edgebench.suite import registry
+from edgebench.suite.spec import cpuset_cpus
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import yamlfile
@@ -114,6 +115,8 @@ class Device(Strict):
     attach_to: list[str] = Field([], description="accelerators: host profiles they are known to work with")
     memory_mb: Optional[int] = Field(None, gt=0)
     cpu_cores: Optional[int] = Field(None, gt=0)
+    cpuset: Optional[str] = Field(None, description="host CPUs that stand in for the board's cores under "
+                                                    "emulation (e.g. its big cores); default 0..cpu_cores-1")
     cpu: str = ""
     os: str = ""
     l4t: Optional[L4T] = None
@@ -145,6 +148,11 @@ class Device(Strict):
             raise ValueError("power_modes: an id appears twice (%s)" % ids)
         if self.kind == "accelerator" and not self.arches:
             raise ValueError("an accelerator profile lists the host architectures it supports in `arches`")
+        if self.cpuset is not None:
+            try:
+                cpuset_cpus(self.cpuset)
+            except ValueError as e:
+                raise ValueError("cpuset: %s" % e) from None
         return self
 
     def placements(self, framework: str) -> list[str]:

@@ -2,11 +2,12 @@
 what their figures mean.
 
 - `ceiling` (the default of `bench --emulate`): this host's own native images (the host profile's, e.g.
-  host-cpu's, for each framework the device has) under the device's memory, swap and CPU count. Memory
-  ceilings, OOM levels and swap behaviour are the device's to the extent cgroup memory accounting is (the
-  same runtime and model allocate the same memory on either CPU architecture, give or take the
-  allocator); timings are this host's CPU, never the device's. This answers P5's question ("which
-  models and batch sizes fit a 4 GB board") at native speed.
+  host-cpu's, for each framework the device has) under the device's memory, swap, CPU count and cpuset
+  (its cores as this host's CPUs 0..n-1, or the profile's `cpuset`). Memory ceilings, OOM levels and swap
+  behaviour are the device's to the extent cgroup memory accounting is (the same runtime and model
+  allocate the same memory on either CPU architecture, give or take the allocator); timings are this
+  host's CPU, never the device's. This answers P5's question ("which models and batch sizes fit a 4 GB
+  board") at native speed.
 - `functional`: the device's own images (through QEMU user emulation where the arch differs) under the
   same limits. It proves the image, its runtime and the model run on that architecture; its timings
   are QEMU's (a Pi 4 cell in tens of ms takes seconds), so reports show them only as "ran: ok".
@@ -21,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
-from edgebench.suite.spec import Limits, RunSpec
+from edgebench.suite.spec import Limits, RunSpec, cpuset_cpus
 
 from . import devices, images
 from .detect import Facts
@@ -43,6 +44,7 @@ class Emulation:
     cpus: Optional[float]
     notes: list[str] = field(default_factory=list)
     mode: str = DEFAULT_MODE
+    cpuset: Optional[str] = None  # the host CPUs standing in for the device's cores ("0-3")
 
 
 def prepare(name: str, facts: Facts, mode: str = DEFAULT_MODE) -> tuple[Optional[Emulation], list[str]]:
@@ -91,16 +93,21 @@ def prepare(name: str, facts: Facts, mode: str = DEFAULT_MODE) -> tuple[Optional
                         % (facts.memory_mb, base, memory))
     cpus: Optional[float] = float(target.cpu_cores) if target.cpu_cores else None
     if cpus and facts.cpu_cores and facts.cpu_cores < cpus:
-        notes.append("%s has %d cores, this host %d: the CPU limit is %d" % (base, target.cpu_cores or 0,
-                                                                             facts.cpu_cores, facts.cpu_cores))
+        notes.append("%s has %d cores, this host %d: the CPU limit and cpuset are this host's %d"
+                     % (base, target.cpu_cores or 0, facts.cpu_cores, facts.cpu_cores))
         cpus = float(facts.cpu_cores)
+    cpuset = target.cpuset or (("0" if cpus == 1 else "0-%d" % (int(cpus) - 1)) if cpus else None)
+    if target.cpuset and facts.cpu_cores and max(cpuset_cpus(target.cpuset)) >= facts.cpu_cores:
+        problems.append("%s's cpuset %s names CPUs this %d-core host lacks" % (base, target.cpuset, facts.cpu_cores))
     if problems:
         return None, problems
-    return Emulation(target=target, device=dev, memory_mb=memory, cpus=cpus, notes=notes, mode=mode), []
+    return Emulation(target=target, device=dev, memory_mb=memory, cpus=cpus, notes=notes, mode=mode,
+                     cpuset=cpuset), []
 
 
 def limits_for(spec: RunSpec, emu: Emulation) -> Limits:
-    """The cell's own limits, tightened to the device's: the smaller memory, no swap unless asked, fewer CPUs."""
+    """The cell's own limits, tightened to the device's: the smaller memory, no swap unless asked, fewer CPUs,
+    the device's cpuset unless the cell pins its own."""
     lim = spec.limits
     memory = lim.memory_mb
     if emu.memory_mb is not None:
@@ -111,7 +118,8 @@ def limits_for(spec: RunSpec, emu: Emulation) -> Limits:
     cpus = lim.cpus
     if emu.cpus is not None:
         cpus = min(cpus, emu.cpus) if cpus is not None else emu.cpus
-    return Limits(memory_mb=memory, memory_swap_mb=memsw, swappiness=lim.swappiness, cpus=cpus)
+    cpuset = lim.cpuset if lim.cpuset is not None else emu.cpuset  # the cell's own pinning wins
+    return Limits(memory_mb=memory, memory_swap_mb=memsw, swappiness=lim.swappiness, cpus=cpus, cpuset=cpuset)
 
 
 def labels_for(emu: Emulation) -> dict[str, str]:

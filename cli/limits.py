@@ -3,7 +3,7 @@ them back) both use, so analysis never imports a runner."""
 
 from typing import Any, Optional
 
-from edgebench.suite.spec import RunSpec
+from edgebench.suite.spec import RunSpec, cpuset_cpus
 
 MIB = 1 << 20
 # Kernels round limits to pages; compare applied and asked within one page per MiB asked.
@@ -38,5 +38,29 @@ def compare_limits(spec: RunSpec, inside: dict[str, Any]) -> dict[str, Any]:
         tol = (asked * _PAGE / MIB + 1e-6) if key.endswith("_mb") else 1e-6
         if got is None or abs(got - asked) > tol:
             out["mismatches"].append("%s: asked %s, applied %s" % (key, asked, got))
+    _compare_cpuset(spec.limits.cpuset, inside, out)
     out["match"] = not out["mismatches"]
     return out
+
+
+def _cpus_of(text: Any) -> Optional[list[int]]:
+    try:
+        return cpuset_cpus(text)
+    except ValueError:
+        return None
+
+
+def _compare_cpuset(asked: Optional[str], inside: dict[str, Any], out: dict[str, Any]) -> None:
+    """The cpuset as the cgroup holds it, and the CPUs the process could run on (its affinity): both
+    must be the asked CPUs. Compared as CPU sets, so "0-1" and "0,1" agree."""
+    got, aff = inside.get("cpuset"), inside.get("cpu_affinity")
+    out["asked"]["cpuset"] = asked
+    out["applied"]["cpuset"] = got
+    out["applied"]["cpu_affinity"] = aff
+    if asked is None:
+        return
+    want = _cpus_of(asked)
+    if got is None or _cpus_of(got) != want:
+        out["mismatches"].append("cpuset: asked %s, applied %s" % (asked, got))
+    if aff is not None and sorted(aff) != want:
+        out["mismatches"].append("cpuset: asked %s, the run's CPU affinity is %s" % (asked, sorted(aff)))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import yaml
+from edgebench.suite.spec import cpuset_cpus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import paths, yamlfile
@@ -49,6 +50,7 @@ class Cell(BaseModel):
     memory_swap_mb: Optional[float] = Field(None, gt=0, description="memory + swap limit, MiB (Docker's --memory-swap)")
     swappiness: Optional[int] = Field(None, ge=0, le=100)
     cpus: Optional[float] = Field(None, gt=0)
+    cpuset: Optional[str] = Field(None, description="CPUs the run may use, a cpuset list: '0-3', '0,2' (P3 pinning)")
     expect: Optional[Literal["ok", "failed", "oom", "killed", "timeout"]] = None
     # Several model streams per run (P3, cli/streams.py): copies of stream 0, or more streams placed apart.
     workload: Optional[Literal["single", "concurrent", "placement"]] = None
@@ -72,6 +74,13 @@ class Cell(BaseModel):
         dims = [v] if isinstance(v, int) else v
         if len(dims) not in (1, 3) or any(d < 1 for d in dims):
             raise ValueError("input_shape is H (square, 3 channels) or [C, H, W] of positive integers")
+        return v
+
+    @field_validator("cpuset")
+    @classmethod
+    def _cpuset(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None:
+            cpuset_cpus(v)  # its ValueError names what was expected
         return v
 
 

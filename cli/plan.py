@@ -14,7 +14,7 @@ from .artifacts import Artifact, artifact_for
 from .errors import InputError
 from .matrix import CELL_KEYS, Matrix, load_with_node
 
-_LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus")
+_LIMIT_KEYS = ("memory_mb", "memory_swap_mb", "swappiness", "cpus", "cpuset")
 _CPU_FLOPS = 60e9  # effective FLOP/s of one run on a small x86 host, for estimates only
 # Runs in one plan unless --max-runs says more: our largest study (P1's sweep on the Jetson Nano) plans 24,915;
 # 100,000 plan in about a minute here (benchmarks/input_limits.py), a 10^6 product would take a quarter hour.

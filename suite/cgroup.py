@@ -131,7 +131,7 @@ def read_limits(pid: str = "self", root: str = CGROUP_ROOT) -> Dict[str, Any]:
 
 def read_cpu(pid: str = "self", root: str = CGROUP_ROOT) -> Dict[str, Any]:
     """CPU quota as a number of CPUs, and the cpuset, where a cgroup sets them."""
-    out: Dict[str, Any] = {"cpus_quota": None, "cpuset": None}
+    out: Dict[str, Any] = {"cpus_quota": None, "cpuset": None, "cpu_affinity": affinity(pid)}
     version = memory_version(root)
     if version == 1:
         cdir = _dir_for("cpu", 1, pid, root)
@@ -154,6 +154,16 @@ def read_cpu(pid: str = "self", root: str = CGROUP_ROOT) -> Dict[str, Any]:
         if cdir:
             out["cpuset"] = _read(os.path.join(cdir, "cpuset.cpus.effective"))
     return out
+
+
+def affinity(pid: str = "self") -> Optional[List[int]]:
+    """The CPUs the process may run on, as the scheduler holds them (a cpuset shows here from inside)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    try:
+        return sorted(os.sched_getaffinity(0 if pid == "self" else int(pid)))
+    except (OSError, ValueError):
+        return None
 
 
 def mib(value: Optional[float]) -> Optional[float]:

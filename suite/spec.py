@@ -8,7 +8,7 @@ import copy
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import placements
 
@@ -39,6 +39,7 @@ class Limits:
     memory_swap_mb: Optional[float] = None  # memory + swap together, Docker's --memory-swap (MiB)
     swappiness: Optional[int] = None
     cpus: Optional[float] = None
+    cpuset: Optional[str] = None  # CPUs the run may use, a cgroup cpuset list ("0-3", "0,2"); last: ids stay
 
     @property
     def swap_mb(self) -> Optional[float]:
@@ -119,9 +120,32 @@ def _limits(value: Any, source: str) -> Limits:
     if not isinstance(value, dict):
         raise SchemaError("%s: key 'limits' must be a mapping, got %r" % (source, value))
     try:
-        return Limits(**value)
+        lim = Limits(**value)
     except TypeError as e:
         raise SchemaError("%s: key 'limits': %s" % (source, e)) from e
+    if lim.cpuset is not None:
+        try:
+            cpuset_cpus(lim.cpuset)
+        except ValueError as e:
+            raise SchemaError("%s: key 'limits.cpuset': %s" % (source, e)) from None
+    return lim
+
+
+def cpuset_cpus(text: Any) -> List[int]:
+    """The CPUs of a cpuset list ("0-3,6"), sorted; ValueError naming what was expected otherwise."""
+    bad = ValueError("expected a CPU list like '0-3' or '0,2', got %r" % (text,))
+    if not isinstance(text, str) or not text.strip():
+        raise bad
+    cpus: Set[int] = set()
+    for part in text.strip().split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            raise bad
+        first, last = int(lo), int(hi) if sep else int(lo)
+        if last < first:
+            raise bad
+        cpus.update(range(first, last + 1))
+    return sorted(cpus)
 
 
 @dataclass(frozen=True)
@@ -278,6 +302,19 @@ def _limits_dict(limits: Limits) -> Dict[str, Any]:
     return {name: getattr(limits, name) for name in _LIMIT_FIELDS}
 
 
+# Limits added after ids were first pinned: left out of the id while unset, so the id of a run that does not
+# set them stays what it was (the limits dict is hashed whole).
+_LATE_LIMITS = ("cpuset",)
+
+
+def _id_form(d: Dict[str, Any]) -> Dict[str, Any]:
+    for lim in [d.get("limits")] + [st.get("limits") for st in d.get("streams") or []]:
+        for name in _LATE_LIMITS:
+            if isinstance(lim, dict) and lim.get(name) is None:
+                lim.pop(name, None)
+    return d
+
+
 _DEFAULTS: List[Dict[str, Any]] = []  # a default RunSpec's to_dict, made once (model and framework always count)
 
 
@@ -287,9 +324,9 @@ def run_id_of(spec: RunSpec) -> str:
     Leaving defaults out keeps old ids stable when a new field with a default is added.
     """
     if not _DEFAULTS:
-        _DEFAULTS.append(RunSpec(model="", framework="").to_dict())
+        _DEFAULTS.append(_id_form(RunSpec(model="", framework="").to_dict()))
     defaults = _DEFAULTS[0]
-    d = spec.to_dict()
+    d = _id_form(spec.to_dict())
     key = {k: v for k, v in d.items() if k not in _ID_EXCLUDE and (k in ("model", "framework") or v != defaults[k])}
     blob = json.dumps(key, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]

@@ -184,6 +184,7 @@ def _limits(res: RunResult) -> dict[str, Any]:
         row["limit_" + k] = asked.get(k)
     for k in LIMIT_KEYS:
         row["applied_" + k] = (applied or {}).get(k)
+    row["limit_cpuset"], row["applied_cpuset"] = asked.get("cpuset"), (applied or {}).get("cpuset")  # text
     row.update({"limits_match": match, "limits_mismatches": "; ".join(mism), "limits_source": source,
                 "limit_notes": "; ".join(lim.get("notes") or [])})
     return row

@@ -239,6 +239,8 @@ class DockerRunner:
             kw["mem_swappiness"] = lim.swappiness
         if lim.cpus is not None:
             kw["nano_cpus"] = int(lim.cpus * 1e9)
+        if lim.cpuset is not None:
+            kw["cpuset_cpus"] = lim.cpuset
         return {k: v for k, v in kw.items() if v is not None}
 
     def execute(self, spec: RunSpec, run_dir: Path, models_dir: Path) -> RunResult:
@@ -395,6 +397,7 @@ class DockerRunner:
             fate.limits_applied = {"memory_limit_bytes": hc.get("Memory") or None,
                                    "memory_swap_limit_bytes": hc.get("MemorySwap") or None,
                                    "swappiness": hc.get("MemorySwappiness"), "nano_cpus": hc.get("NanoCpus") or None,
+                                   "cpuset": hc.get("CpusetCpus") or None,
                                    "source": "engine HostConfig"}
 
     def _collect(self, container: Any, run_dir: Path, attempt: Path, fate: Fate, steps: dict[str, float],
@@ -435,7 +438,8 @@ def docker_run_argv(kw: dict[str, Any]) -> list[str]:
     """The `docker run` line that creates the same container as these SDK arguments."""
     argv = ["docker", "run", "--detach"]
     flags = (("user", "--user"), ("network_mode", "--network"), ("working_dir", "--workdir"), ("runtime", "--runtime"),
-             ("mem_limit", "--memory"), ("memswap_limit", "--memory-swap"), ("mem_swappiness", "--memory-swappiness"))
+             ("mem_limit", "--memory"), ("memswap_limit", "--memory-swap"), ("mem_swappiness", "--memory-swappiness"),
+             ("cpuset_cpus", "--cpuset-cpus"))
     for key, flag in flags:
         if key in kw:
             argv += [flag, str(kw[key])]

@@ -73,6 +73,8 @@ def cell_key(spec: RunSpec, image_id: str) -> str:
     lim = dict(d.pop("limits") or {})
     d["limits"] = {"memory": lim.get("memory_mb") is not None, "swappiness": lim.get("swappiness"),
                    "cpus": lim.get("cpus")}
+    if lim.get("cpuset") is not None:  # a cpuset change starts a new container (no live update yet)
+        d["limits"]["cpuset"] = lim["cpuset"]
     d["image_id"] = image_id
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

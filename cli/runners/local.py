@@ -192,7 +192,7 @@ class LocalRunner:
             for f in sorted(d.iterdir()):
                 if f.name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.swappiness",
                               "cpu.cfs_quota_us", "cpu.cfs_period_us", "memory.max", "memory.swap.max", "cpu.max",
-                              "pids.max"):
+                              "pids.max", "cpuset.mems", "cpuset.cpus"):
                     lines.append("echo %s > %s" % (shlex.quote(f.read_text().strip()), shlex.quote(str(f))))
             lines.append("echo $$ > %s" % shlex.quote(str(d / "cgroup.procs")))
         lines.append("exec " + " ".join(shlex.quote(c) for c in cmd))

@@ -96,6 +96,21 @@ def test_ok_run_records_image_limits_and_replayable_command(image: images.ImageS
     assert again["status"] == "ok" and again["env"]["start"]["cgroup"]["memory_limit_bytes"] == 512 << 20
 
 
+def test_a_cpuset_pins_the_container_to_its_cpus(image: images.ImageSpec, models_dir: Path, mnv3: str,
+                                                 tmp_path: Path) -> None:
+    need(len(os.sched_getaffinity(0)) >= 2, "two CPUs, so that a cpuset of one is a real restriction")
+    spec = spec_for(mnv3, limits=Limits(memory_mb=512, cpuset="0"))
+    run_dir = tmp_path / spec.run_id
+    r = DockerRunner(image_tag=image.tag).execute(spec, run_dir, models_dir)
+    assert r.status == "ok", r.reason
+    lim = r.host["limits"]
+    assert lim["match"] is True, lim["mismatches"]
+    assert lim["applied"]["cpuset"] == "0" and lim["applied"]["cpu_affinity"] == [0]
+    assert r.env["start"]["cpu_affinity"] == [0]  # psutil's view, in env.json, agrees
+    argv = json.loads((run_dir / "command.json").read_text())["argv"]
+    assert argv[argv.index("--cpuset-cpus") + 1] == "0"
+
+
 def test_oom_is_confirmed_by_the_cgroup_and_the_kernel(image: images.ImageSpec, models_dir: Path, mnv3: str,
                                                        tmp_path: Path) -> None:
     spec = spec_for(mnv3, limits=Limits(memory_mb=30, memory_swap_mb=30))  # no swap, far below the footprint

@@ -71,6 +71,26 @@ def test_limits_applied_equal_limits_asked(tmp_path: Path, models_dir: Path, tor
     assert ("memory.limit_in_bytes" if v1 else "memory.max") in (tmp_path / "run" / "command.sh").read_text()
 
 
+def test_a_cpuset_pins_the_run_to_its_cpus(tmp_path: Path, models_dir: Path, torch_rn18: str,
+                                           runner: LocalRunner) -> None:
+    needs_cgroups()
+    need(len(os.sched_getaffinity(0)) >= 2, "two CPUs, so that a cpuset of one is a real restriction")
+    spec = RunSpec(model="resnet18", framework="torch", iterations=2, artifact=torch_rn18,
+                   limits=Limits(memory_mb=1536, cpuset="0"))
+    r = runner.execute(spec, tmp_path / "run", models_dir)
+    assert r.status == "ok", r.reason
+    check_mode(r, runner)
+    lim = r.host["limits"]
+    if reader.memory_version() == 2 and any("cpuset not applied" in n for n in lim["notes"]):
+        need(False, "the cpuset controller enabled in this cgroup v2 tree")
+    assert lim["match"] is True, lim["mismatches"]
+    assert lim["applied"]["cpuset"] == "0" and lim["applied"]["cpu_affinity"] == [0]  # as the run saw itself
+    assert r.env["start"]["cgroup"]["cpu_affinity"] == [0]
+    assert r.host["limits_applied"]["cpuset"] == "0"  # as the host read the group back
+    assert "cpuset.cpus" in (tmp_path / "run" / "command.sh").read_text()
+    assert not any(Path(p).exists() for p in r.host["extra"]["cgroup"])
+
+
 def test_oom_kill_is_recorded_as_oom(tmp_path: Path, models_dir: Path, torch_rn18: str, runner: LocalRunner) -> None:
     needs_cgroups()
     spec = RunSpec(model="resnet18", framework="torch", batch_size=8, iterations=3, artifact=torch_rn18,

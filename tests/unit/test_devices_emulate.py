@@ -27,9 +27,10 @@ def test_rpi4_on_a_two_core_x86_host_gets_its_memory_and_this_hosts_cores() -> N
 
 
 @pytest.mark.parametrize("asked,want", [
-    (Limits(), Limits(memory_mb=8192, memory_swap_mb=8192, cpus=2.0)),  # no swap unless asked
-    (Limits(memory_mb=300, memory_swap_mb=800, swappiness=10), Limits(300, 800, 10, 2.0)),  # P1 cell kept
-    (Limits(memory_mb=16000, cpus=8), Limits(memory_mb=8192, memory_swap_mb=8192, cpus=2.0)),  # device caps
+    (Limits(), Limits(memory_mb=8192, memory_swap_mb=8192, cpus=2.0, cpuset="0-1")),  # no swap unless asked
+    (Limits(memory_mb=300, memory_swap_mb=800, swappiness=10), Limits(300, 800, 10, 2.0, "0-1")),  # P1 cell kept
+    (Limits(memory_mb=16000, cpus=8), Limits(memory_mb=8192, memory_swap_mb=8192, cpus=2.0, cpuset="0-1")),
+    (Limits(cpuset="1"), Limits(memory_mb=8192, memory_swap_mb=8192, cpus=2.0, cpuset="1")),  # the cell's pin wins
 ])
 def test_limits_are_the_tighter_of_cell_and_device(asked: Limits, want: Limits) -> None:
     spec = RunSpec(model="resnet18", framework="onnxruntime", device="rpi4", limits=asked)
@@ -81,3 +82,34 @@ def test_refusals_say_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     emu, problems = emulate.prepare("rpi5", BIG_X86, "functional")
     assert emu is None and any("qemu-aarch64" in p for p in problems)
     devices.load.cache_clear()
+
+
+def _with_profile(monkeypatch: pytest.MonkeyPatch, name: str, **changes: object) -> None:
+    """A copy of a real profile with some fields changed, in place of the profile itself."""
+    real = devices.load
+
+    def load(n: str) -> devices.Device:
+        d = real(n)
+        return d.model_copy(update=changes) if n == name else d
+    monkeypatch.setattr(devices, "load", load)
+
+
+@pytest.mark.parametrize("mode", ["ceiling", "functional"])
+def test_a_one_core_device_is_pinned_to_cpu_0(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    _with_profile(monkeypatch, "rpi4", cpu_cores=1)
+    emu = _emu(mode=mode)
+    assert (emu.cpus, emu.cpuset) == (1.0, "0")
+    spec = RunSpec(model="resnet18", framework="onnxruntime", device="rpi4")
+    assert emulate.spec_for(spec, emu).limits.cpuset == "0"
+
+
+def test_a_profiles_own_cpuset_is_used_and_checked_against_this_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_profile(monkeypatch, "rpi4", cpuset="1")  # e.g. a big.LITTLE board's big cores
+    assert _emu(mode="ceiling").cpuset == "1"
+    emu, problems = emulate.prepare("rpi4", Facts(arch="amd64", memory_mb=24000, cpu_cores=1), "ceiling")
+    assert emu is None and any("cpuset 1 names CPUs this 1-core host lacks" in p for p in problems)
+
+
+def test_a_host_with_fewer_cores_pins_to_all_of_its_own() -> None:
+    emu = _emu(mode="ceiling")  # rpi4 has 4 cores, this emulated host 2
+    assert emu.cpuset == "0-1" and any("CPU limit and cpuset are this host's 2" in n for n in emu.notes)

@@ -25,7 +25,8 @@ def test_what_a_live_update_cannot_change_gets_its_own_container() -> None:
     for other in (spec(model="resnet18", limits=Limits(memory_mb=100, swappiness=10, cpus=1)),
                   spec(limits=Limits(memory_mb=100, swappiness=60, cpus=1)),  # docker update has no swappiness
                   spec(limits=Limits(memory_mb=100, swappiness=10, cpus=2)),
-                  spec(limits=Limits(swappiness=10, cpus=1))):  # a limit cannot be dropped live
+                  spec(limits=Limits(swappiness=10, cpus=1)),  # a limit cannot be dropped live
+                  spec(limits=Limits(memory_mb=100, swappiness=10, cpus=1, cpuset="0"))):  # nor a cpuset changed
         assert cell_key(other, "img") != one
     assert cell_key(spec(limits=Limits(memory_mb=100, swappiness=10, cpus=1)), "other-image") != one
 

@@ -28,6 +28,14 @@ def test_limits_become_exact_byte_limits(tmp_path: Path) -> None:
     assert argv[argv.index("--cpus") + 1] == "1.5"
 
 
+def test_a_cpuset_becomes_cpuset_cpus_and_its_flag(tmp_path: Path) -> None:
+    kw = kwargs(Limits(cpuset="0-1"), tmp_path)
+    assert kw["cpuset_cpus"] == "0-1"
+    argv = docker_run_argv(kw)
+    assert argv[argv.index("--cpuset-cpus") + 1] == "0-1"
+    assert "cpuset_cpus" not in kwargs(Limits(), tmp_path)
+
+
 def test_memory_without_swap_limit_follows_dockers_rule(tmp_path: Path) -> None:
     kw = kwargs(Limits(memory_mb=100), tmp_path)
     assert kw["memswap_limit"] == 200 * MIB, "docker run --memory 100m alone allows 100m of swap on top"

@@ -68,6 +68,7 @@ def test_good_matrix_expands_in_order(tmp_path: Path) -> None:
      ">= it"),
     (GOOD.replace("  batch_size: [1, 8]\n", "  batch_size: [1, 8]\n  colour: [red]\n"), 8, "axes.colour",
      "unknown axis"),
+    (GOOD.replace("iterations: 5", "iterations: 5\n  cpuset: 0-"), 4, "fixed.cpuset", "a CPU list like '0-3'"),
 ])
 def test_errors_name_file_line_key(tmp_path: Path, text: str, line: int, key: str, expect: str) -> None:
     e = error(tmp_path, text)
@@ -208,3 +209,10 @@ include:
     assert "include[0].precision" in str(e) and "INT8 models only" in str(e)
     p = plan.build(write(tmp_path, text.replace("fp16", "int8")))
     assert [a.format for a in p.artifacts()] == ["edgetpu"]
+
+
+def test_a_cpuset_axis_pins_each_cell(tmp_path: Path) -> None:
+    axes = GOOD.replace("  batch_size: [1, 8]\n", "  batch_size: [1]\n  cpuset: ['0', '0-1']\n")
+    p = plan.build(write(tmp_path, axes))
+    assert {r.spec.limits.cpuset for r in p.runs} == {"0", "0-1", None}  # the include cell sets none
+    assert len({r.run_id for r in p.runs}) == len(p.runs)

@@ -28,3 +28,14 @@ def test_limits_read_back_are_compared_within_a_page_per_mib() -> None:
     assert cmp["match"] is True and cmp["applied"]["memory_swap_mb"] > 300
     cmp = compare_limits(SWAP, dict(inside, memory_limit_bytes=90 << 20))
     assert cmp["match"] is False and cmp["mismatches"] == ["memory_mb: asked 100, applied 90.0"]
+
+
+def test_a_cpuset_is_checked_as_the_cgroup_holds_it_and_as_the_run_could_run() -> None:
+    spec = RunSpec(model="resnet18", framework="torch", limits=Limits(cpuset="0-1"))
+    cmp = compare_limits(spec, {"cpuset": "0,1", "cpu_affinity": [0, 1]})  # the same CPUs, written otherwise
+    assert cmp["match"] is True and cmp["applied"]["cpuset"] == "0,1" and cmp["applied"]["cpu_affinity"] == [0, 1]
+    cmp = compare_limits(spec, {"cpuset": "0-3", "cpu_affinity": [0, 1, 2, 3]})
+    assert cmp["mismatches"] == ["cpuset: asked 0-1, applied 0-3", "cpuset: asked 0-1, the run's CPU affinity is "
+                                 "[0, 1, 2, 3]"]
+    assert compare_limits(spec, {})["mismatches"] == ["cpuset: asked 0-1, applied None"]
+    assert compare_limits(SWAP, {"cpuset": "0-3"})["asked"]["cpuset"] is None  # not asked: recorded, not checked

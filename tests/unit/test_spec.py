@@ -35,6 +35,15 @@ def test_run_id_follows_what_is_measured_only() -> None:
     assert len({s.run_id for s in differ} | {base.run_id}) == len(differ) + 1
 
 
+def test_a_cpuset_changes_the_id_and_a_bad_one_is_named() -> None:
+    base = RunSpec(model="resnet18", framework="torch", limits=Limits(memory_mb=100))
+    pinned = RunSpec(model="resnet18", framework="torch", limits=Limits(memory_mb=100, cpuset="0"))
+    assert pinned.run_id != base.run_id and RunSpec.from_dict(pinned.to_dict()) == pinned
+    with pytest.raises(SchemaError, match=r"spec.json: key 'limits.cpuset': expected a CPU list like '0-3'.*'3-1'"):
+        RunSpec.from_dict({"model": "resnet18", "framework": "torch", "limits": {"cpuset": "3-1"}}, "spec.json")
+    assert specmod.cpuset_cpus(" 0-2,5 ") == [0, 1, 2, 5]
+
+
 def test_unknown_key_is_named() -> None:
     with pytest.raises(SchemaError, match="unknown key.*batchsize"):
         RunSpec.from_dict({"model": "resnet18", "framework": "torch", "batchsize": 4}, "spec.json")
