@@ -73,8 +73,8 @@ def cell_key(spec: RunSpec, image_id: str) -> str:
     lim = dict(d.pop("limits") or {})
     d["limits"] = {"memory": lim.get("memory_mb") is not None, "swappiness": lim.get("swappiness"),
                    "cpus": lim.get("cpus")}
-    if lim.get("cpuset") is not None:  # a cpuset change starts a new container (no live update yet)
-        d["limits"]["cpuset"] = lim["cpuset"]
+    if lim.get("cpuset") is not None:  # which CPUs changes live (set_cpuset); dropping the pin cannot
+        d["limits"]["cpuset"] = True
     d["image_id"] = image_id
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -93,6 +93,7 @@ class Live:
                  limits: tuple[Optional[int], Optional[int]]) -> None:
         self.key, self.container, self.token, self.home = key, container, token, home
         self.cgroup, self.init_pids, self.limits = cgroup, init_pids, limits
+        self.cpuset: Optional[str] = None  # as the container was created or last updated
         self.runs = 0
         self.broken = ""  # why it must not serve another run
 
@@ -193,6 +194,14 @@ class Pool:
                 info["limits_update_failed"] = str(e)
                 self.close("a live limit change failed: %s" % e)
             steps["update_s"] = time.monotonic() - t0
+        if self.live is not None and spec.limits.cpuset is not None and self.live.cpuset != spec.limits.cpuset:
+            before_set = self.live.cpuset
+            try:
+                set_cpuset(self.live, spec.limits.cpuset)
+                info["cpuset_updated"] = {"from": before_set, "to": spec.limits.cpuset}
+            except LimitError as e:
+                info["cpuset_update_failed"] = str(e)
+                self.close("a live cpuset change failed: %s" % e)
         if self.live is None:
             t0 = time.monotonic()
             self.live = self._start(spec, image, user, key, run_dir, models_dir, fate)
@@ -231,7 +240,9 @@ class Pool:
             self._remove(container, home, "could not start: see the run's error")
             raise
         self.started += 1
-        return Live(key, container, token, home, watch.dir, pids, wanted_limits(spec))
+        live = Live(key, container, token, home, watch.dir, pids, wanted_limits(spec))
+        live.cpuset = spec.limits.cpuset
+        return live
 
     def _exec(self, spec: RunSpec, live: Live, name: str, user: Optional[str], run_dir: Path, fate: Fate,
               steps: dict[str, float]) -> None:
@@ -369,6 +380,20 @@ def set_limits(live: Live, want: tuple[Optional[int], Optional[int]]) -> None:
     if got != (mem, memsw):
         raise LimitError("asked %s bytes, the cgroup shows %s" % ((mem, memsw), got))
     live.limits = want
+
+
+def set_cpuset(live: Live, cpus: str) -> None:
+    """A stage's cpuset on the live container (`docker update --cpuset-cpus`), then read back from the engine;
+    the run checks its own affinity from inside."""
+    try:
+        live.container.update(cpuset_cpus=cpus)
+        live.container.reload()
+    except Exception as e:  # APIError: e.g. a CPU this host does not have
+        raise LimitError("the engine refused cpuset %s: %s" % (cpus, e)) from e
+    got = live.container.attrs.get("HostConfig", {}).get("CpusetCpus")
+    if got != cpus:
+        raise LimitError("asked cpuset %s, the engine shows %s" % (cpus, got))
+    live.cpuset = cpus
 
 
 def _read_int(cgroup: str, v1: str, v2: str) -> Optional[int]:

@@ -125,6 +125,27 @@ repetitions: 1
     assert not labelled(name)
 
 
+def test_a_cpuset_changes_on_the_live_container_and_each_run_sees_its_own(tmp_path: Path, models_dir: Path,
+                                                                          tag: str) -> None:
+    need(len(os.sched_getaffinity(0)) >= 2, "two CPUs, so that a cpuset of one is a real restriction")
+    name = "reuse-cpuset-%d" % os.getpid()
+    results, _, _ = run_matrix(tmp_path, models_dir, tag, """name: %s
+device: host-cpu
+container: reuse
+fixed: {model: mobilenet_v3_small, framework: onnxruntime, warmups: 1, iterations: 3, threads: 1,
+        memory_mb: 512, memory_swap_mb: 512, timeout_s: 120}
+axes: {cpuset: ['0', '0-1', '1']}
+""" % name)
+    assert [r.status for r in results] == ["ok"] * 3, [r.reason for r in results]
+    assert len({cont(r)["id"] for r in results}) == 1, "one container, its cpuset updated live"
+    assert [cont(r).get("cpuset_updated") for r in results] == [
+        None, {"from": "0", "to": "0-1"}, {"from": "0-1", "to": "1"}]
+    for r, cpus in zip(results, ([0], [0, 1], [1])):
+        assert r.host["limits"]["match"] is True, r.host["limits"]["mismatches"]
+        assert r.host["limits"]["applied"]["cpu_affinity"] == cpus  # as the exec'd run saw itself
+    assert not labelled(name)
+
+
 def test_a_timeout_ends_that_run_only(tmp_path: Path, models_dir: Path, tag: str) -> None:
     name = "reuse-timeout-%d" % os.getpid()
     results, _, _ = run_matrix(tmp_path, models_dir, tag, """name: %s

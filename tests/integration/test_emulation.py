@@ -3,8 +3,9 @@
 - ceiling mode: `bench --device rpi4 --emulate ceiling` runs this host's own ONNX Runtime image (host-cpu's)
   under the cell's limits tightened to the Pi's; its batch ramp of MobileNetV3-Small under 220 MiB without
   swap must stop at the same level, for the same reason (OOM), as the same image under the same limits run
-  natively (`bench --device host-cpu`). Measured here: cgroup peaks about 88 MiB at batch 1, 158 at 16 and
-  370 at 64, so 64 is OOM-killed with wide margins on both sides and 128 is recorded as skipped.
+  natively (`bench --device host-cpu`), pinned to the Pi's core count of this host's CPUs. Measured here:
+  cgroup peaks about 88 MiB at batch 1, 158 at 16 and 370 at 64, so 64 is OOM-killed with wide margins on
+  both sides and 128 is recorded as skipped.
 - functional mode: `bench --device rpi4 --emulate functional` runs the Pi's own arm64 image through QEMU:
   the run says from inside that it ran as aarch64 code, and the report shows it as "ran: ok", never
   with QEMU's timings.
@@ -76,7 +77,12 @@ def test_ceiling_oom_level_equals_the_native_one(tmp_path: Path) -> None:
         a, n = r_ce[b], r_na[b]
         assert a["spec"]["image"] == n["spec"]["image"] == "edgebench-host-cpu-onnxruntime"
         assert a["host"]["extra"]["image"]["ref"] == n["host"]["extra"]["image"]["ref"]
-        assert a["host"]["limits"]["applied"] == n["host"]["limits"]["applied"]
+        pinned = ("cpuset", "cpu_affinity")  # ceiling mode pins the run to the Pi's cores, native is unpinned
+        assert ({k: v for k, v in a["host"]["limits"]["applied"].items() if k not in pinned}
+                == {k: v for k, v in n["host"]["limits"]["applied"].items() if k not in pinned})
+        cores = min(4, len(os.sched_getaffinity(0)))  # the Pi's 4 cores, as many of this host's as there are
+        assert a["spec"]["limits"]["cpuset"] == "0-%d" % (cores - 1) and a["host"]["limits"]["match"]
+        assert a["host"]["limits"]["applied"]["cpu_affinity"] == list(range(cores))
         assert a["host"]["limits"]["applied"]["memory_mb"] == 220 and a["host"]["limits"]["match"]
         assert a["spec"]["labels"] == {"emulated": "rpi4", "emulation": "ceiling"} and not n["spec"]["labels"]
     # the report states the ceiling as an answer, with what the emulation cannot see

@@ -26,9 +26,13 @@ def test_what_a_live_update_cannot_change_gets_its_own_container() -> None:
                   spec(limits=Limits(memory_mb=100, swappiness=60, cpus=1)),  # docker update has no swappiness
                   spec(limits=Limits(memory_mb=100, swappiness=10, cpus=2)),
                   spec(limits=Limits(swappiness=10, cpus=1)),  # a limit cannot be dropped live
-                  spec(limits=Limits(memory_mb=100, swappiness=10, cpus=1, cpuset="0"))):  # nor a cpuset changed
+                  spec(limits=Limits(memory_mb=100, swappiness=10, cpus=1, cpuset="0"))):  # nor a pin dropped
         assert cell_key(other, "img") != one
     assert cell_key(spec(limits=Limits(memory_mb=100, swappiness=10, cpus=1)), "other-image") != one
+
+
+def test_cells_pinned_to_other_cpus_share_a_container_updated_live() -> None:
+    assert cell_key(spec(limits=Limits(cpuset="0")), "img") == cell_key(spec(limits=Limits(cpuset="0-1")), "img")
 
 
 def test_wanted_limits_follow_dockers_swap_rule() -> None:
