@@ -39,3 +39,24 @@ def test_process_is_a_spec_key_with_a_default_left_out_of_the_id() -> None:
         assert "process" in str(e)
     else:
         raise AssertionError("process: warm was accepted")
+
+
+def test_a_thread_that_survives_a_fork_blocks_it_and_so_does_a_declared_runtime() -> None:
+    """In a child process: a plain Python thread is seen by the generic check; a runtime measured not to
+    survive a fork is refused as soon as it is in sys.modules, whatever its threads are doing yet."""
+    import subprocess
+    import sys
+
+    code = ("import sys, threading, time\nfrom edgebench.suite import forkserver\n"
+            "assert forkserver.fork_blockers('tflite') == ''\n"
+            "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+            "print(forkserver.fork_blockers('tflite'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "1 thread(s) besides the main one survive a fork" in out.stdout
+    code = ("import sys, types\nfrom edgebench.suite import forkserver\n"
+            "sys.modules['onnxruntime'] = types.ModuleType('onnxruntime')\n"
+            "print(forkserver.fork_blockers('onnxruntime'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == forkserver.NOT_FORK_SAFE["onnxruntime"]

@@ -66,9 +66,11 @@ def test_psutil_monitor_process_cpu_adds_up_to_what_the_kernel_counted() -> None
         return r.ru_utime + r.ru_stime
 
     mon = monitors.create("psutil", 0.05)
-    c0 = used()
     mon.start()
-    t_end = time.monotonic() + 0.6
+    while not mon.samples:  # the count starts at the first sample: what the thread's start costs is not in it
+        time.sleep(0.002)
+    c0 = used()
+    t_end = time.monotonic() + 1.0
     x = 0
     while time.monotonic() < t_end:  # keep the main thread busy
         x += 1
