@@ -11,6 +11,7 @@ The fork servers are started before the first round (the import a campaign pays 
 
     .venv/bin/python benchmarks/forked_vs_fresh.py [--rounds 6] [--iterations 50] [--threads 2] [--json OUT]
     .venv/bin/python benchmarks/forked_vs_fresh.py --smoke 1      # matrices/smoke.yaml, fresh then forked
+    .venv/bin/python benchmarks/forked_vs_fresh.py --smoke 2 --matrix benchmarks/smoke_subset.yaml  # a subset
 """
 
 import argparse
@@ -90,7 +91,7 @@ def summarise(rows: list[dict[str, Any]], frameworks: list[str]) -> dict[str, An
     return out
 
 
-def smoke(rounds: int, tmp: Path, models_from: str = "") -> dict[str, Any]:
+def smoke(rounds: int, tmp: Path, models_from: str = "", matrix: str = "") -> dict[str, Any]:
     """The smoke campaign, fresh and forked in turn (ABBA over rounds): wall / (warm-up + measure) per mode, and
     the median over cells of the forked/fresh p50 ratio (same run ids: the mode is the runner's, not the spec's)."""
     from edgebench.cli import campaign, plan
@@ -102,7 +103,7 @@ def smoke(rounds: int, tmp: Path, models_from: str = "") -> dict[str, Any]:
     if models_from:  # a copy: artefacts made elsewhere are reused, the source is never written
         import shutil
         shutil.copytree(models_from, str(models))
-    p = plan.build(root / "matrices" / "smoke.yaml")
+    p = plan.build(Path(matrix) if matrix else root / "matrices" / "smoke.yaml")
     walls: dict[str, list[float]] = {"fresh": [], "forked": []}
     timed: dict[str, list[float]] = {"fresh": [], "forked": []}
     p50: dict[str, dict[str, list[float]]] = {"fresh": {}, "forked": {}}
@@ -119,7 +120,18 @@ def smoke(rounds: int, tmp: Path, models_from: str = "") -> dict[str, Any]:
                 if r.status == "ok" and r.summary is not None:
                     p50[mode].setdefault(r.run_id, []).append(r.summary.p50)
     ratios = [med(p50["forked"][i]) / med(v) for i, v in p50["fresh"].items() if i in p50["forked"]]
-    return {"rounds": rounds, "runs_per_campaign": len(p.runs),
+    # Per cell: its repetitions' p50s of all rounds, pooled per mode (cell labels from the plan).
+    keys = ("model", "framework", "precision", "batch_size", "memory_mb")
+    cell_of = {r.run_id: " ".join("%s=%s" % (k, r.cell[k]) for k in keys if r.cell.get(k) is not None)
+               for r in p.runs}
+    pooled: dict[str, dict[str, list[float]]] = {}
+    for mode in p50:
+        for rid, vals in p50[mode].items():
+            pooled.setdefault(cell_of.get(rid, rid), {}).setdefault(mode, []).extend(vals)
+    per_cell = {c: round(med(v["forked"]) / med(v["fresh"]), 4) for c, v in sorted(pooled.items())
+                if v.get("forked") and v.get("fresh")}
+    return {"matrix": str(p.path), "rounds": rounds, "runs_per_campaign": len(p.runs),
+            "p50_ratio_forked_over_fresh_per_cell": per_cell,
             "wall_over_timed": {m: sum(walls[m]) / sum(timed[m]) for m in walls},
             "run_wall_s": {m: sum(walls[m]) / rounds for m in walls},
             "timed_s": {m: sum(timed[m]) / rounds for m in walls},
@@ -137,9 +149,12 @@ def main() -> None:
     ap.add_argument("--smoke", type=int, default=0, metavar="ROUNDS",
                     help="instead: the smoke campaign, fresh and forked, this many rounds each")
     ap.add_argument("--models-from", default="", help="--smoke: start from a copy of this models folder")
+    ap.add_argument("--matrix", default="", help="--smoke: this matrix instead of matrices/smoke.yaml (a subset, "
+                    "e.g. benchmarks/smoke_subset.yaml)")
     args = ap.parse_args()
     if args.smoke:
-        res = smoke(args.smoke, Path(tempfile.mkdtemp(prefix="forked-vs-fresh-smoke-")), args.models_from)
+        res = smoke(args.smoke, Path(tempfile.mkdtemp(prefix="forked-vs-fresh-smoke-")), args.models_from,
+                    args.matrix)
         print(json.dumps(res, indent=2, sort_keys=True))
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=2, sort_keys=True))

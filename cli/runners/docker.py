@@ -45,6 +45,7 @@ from .docker_files import IN_MODELS as IN_MODELS  # re-exported: replay.py and r
 from .docker_files import IN_SPEC as IN_SPEC
 from .docker_files import OUT as OUT
 from .docker_files import TOKEN as TOKEN
+from .docker_process import process_env, process_record, with_process
 from .docker_watch import CgroupWatch, KernelLog
 from .docker_watch import kernel_lines_for as kernel_lines_for
 
@@ -209,7 +210,8 @@ class DockerRunner:
             "user": user, "network_mode": "none", "read_only": True, "security_opt": ["no-new-privileges"],
             "tmpfs": {"/tmp": "rw,nosuid,nodev,size=%dm" % self.tmpfs_mb}, "volumes": binds,
             "environment": {"EDGEBENCH_DEVICE": spec.device, "EDGEBENCH_IMAGE": ref,
-                            "EDGEBENCH_IMAGE_DIGEST": image["digest"], "HOME": "/tmp", **env},
+                            "EDGEBENCH_IMAGE_DIGEST": image["digest"], "HOME": "/tmp", **env,
+                            **process_env(spec, self.container_mode)},
             "labels": {LABEL: spec.run_id, "org.edgebench.campaign": spec.campaign, TOKEN: uuid.uuid4().hex,
                        CAMPAIGN_DIR: str(run_dir.resolve().parent), ATTEMPT: out_dir.name},
             "pids_limit": PIDS_LIMIT,
@@ -249,6 +251,7 @@ class DockerRunner:
         fate = Fate(runner=self.name)
         steps: dict[str, float] = {}
         fate.extra["timings"] = steps
+        fate.extra["process"] = process_record(spec, self.container_mode)
         container = volume = None
         token = ""
         if self.container_mode == "reuse":
@@ -264,7 +267,7 @@ class DockerRunner:
         try:
             image, fate.error = self.image_info(spec)
             if fate.error:
-                return finalize(spec, run_dir, fate)
+                return with_process(finalize(spec, run_dir, fate), run_dir, fate)
             fate.extra.update({"image": image, "engine": str(self.client.api.base_url), "transfer":
                                "copy" if self.copy_mode else "bind"})
             user = self._user(spec)
@@ -320,7 +323,7 @@ class DockerRunner:
             outputs.discard(attempt)
             if token:
                 record.update_attempt(run_dir, attempt.name, ended=True)
-        return finalize(spec, run_dir, fate)
+        return with_process(finalize(spec, run_dir, fate), run_dir, fate)
 
     def image_info(self, spec: RunSpec) -> tuple[dict[str, Any], str]:
         """The spec's image as the engine has it (ref, id, digests, arch, lock state), or ({}, why not)."""

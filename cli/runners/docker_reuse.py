@@ -40,6 +40,7 @@ from edgebench.suite.spec import RunResult, RunSpec
 from . import outputs, record
 from .base import MIB, Fate, docker_swap_total, finalize
 from .docker_files import ATTEMPT, CAMPAIGN_DIR, IN_MODELS, IN_SPEC, LABEL, OUT, TOKEN, _give, _remove, _share
+from .docker_process import process_record, with_process
 from .docker_watch import CgroupWatch, KernelLog
 
 HOME = "_containers"
@@ -117,13 +118,13 @@ class Pool:
         fate = Fate(runner=r.name)
         steps: dict[str, float] = {}
         info: dict[str, Any] = {"mode": "reuse"}
-        fate.extra.update(timings=steps, container=info)
+        fate.extra.update(timings=steps, container=info, process=process_record(spec, "reuse"))
         attempt: Optional[Path] = None
         live: Optional[Live] = None
         try:
             image, fate.error = r.image_info(spec)
             if fate.error:
-                return finalize(spec, run_dir, fate)
+                return with_process(finalize(spec, run_dir, fate), run_dir, fate)
             fate.extra.update(image=image, engine=str(r.client.api.base_url), transfer="bind")
             user = r._user(spec)
             models_dir.mkdir(parents=True, exist_ok=True)
@@ -175,7 +176,7 @@ class Pool:
             if live is not None and live.broken:
                 info["ended_reuse"] = live.broken
                 self.close(live.broken)
-        return finalize(spec, run_dir, fate)
+        return with_process(finalize(spec, run_dir, fate), run_dir, fate)
 
     def _live_for(self, spec: RunSpec, image: dict[str, Any], user: Optional[str], run_dir: Path, models_dir: Path,
                   fate: Fate, steps: dict[str, float], info: dict[str, Any]) -> Live:
@@ -256,8 +257,10 @@ class Pool:
         log = bytearray()
         t0 = time.monotonic()
         fate.extra["start_wall"] = time.time()
+        # Per exec: the kept container's own environment is its first run's.
+        env = {"EDGEBENCH_PROCESS": json.dumps(fate.extra.get("process") or {"mode": "fresh"}, sort_keys=True)}
         eid = api.exec_create(live.container.id, ["sh", "-c", _CLEAN_TMP, "sh", *argv], user=user or "",
-                              workdir="/tmp")["Id"]
+                              workdir="/tmp", environment=env)["Id"]
         stream = api.exec_start(eid, stream=True)
         reader_t = threading.Thread(target=_drain, args=(stream, log), name="edgebench-exec-log", daemon=True)
         reader_t.start()
