@@ -16,9 +16,9 @@ Layout: CAMPAIGN/_containers/TOKEN/{in,out,host.json}. in/ (bound read-only) hol
 run and handed to the run's user, taken in and removed after it. host.json records the container (its
 token label) before it exists, so the orphan reaper (reap.py) removes it after a crash.
 
-Hook for warm-import runs (h1's fork server, `python -m edgebench.suite serve FRAMEWORK SOCKET`, not merged
-here yet): make Pool.MAIN that server, its socket in a third bound folder, and let Pool._exec ask it for a
-child instead of `docker exec`; the verdict, health check, reclaim and clean-up stay as they are.
+Not built yet: warm-import runs inside the container. The fork server (suite/forkserver.py) takes one
+connection, so it needs a relay that lives with the container; until then `process: forked` specs run here
+as fresh processes and record why (docker_process.py). Pool.MAIN and Pool._exec are where it would go.
 """
 
 import hashlib
